@@ -1,0 +1,123 @@
+"""An in-memory backend: scratch groups for the Storable protocol, and tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from xstore.backends.base import Backend, Index, VarInfo
+from xstore.names import Path
+
+
+@dataclass
+class _Var:
+    data: np.ndarray
+    dims: tuple[str, ...]
+    attrs: dict[str, Any]
+    unlimited: bool
+
+
+@dataclass
+class _Group:
+    attrs: dict[str, Any] = field(default_factory=dict)
+    children: dict[str, _Group | _Var] = field(default_factory=dict)
+    dims: dict[str, int] = field(default_factory=dict)
+
+
+class MemoryBackend(Backend):
+    name = "memory"
+
+    def __init__(self, writable: bool = True, location: str = "<memory>") -> None:
+        self.location = location
+        self.writable = writable
+        self._root = _Group()
+
+    def _node(self, node: Path) -> _Group | _Var:
+        obj: _Group | _Var = self._root
+        for name in node:
+            assert isinstance(obj, _Group)
+            obj = obj.children[name]
+        return obj
+
+    def _group(self, group: Path) -> _Group:
+        obj = self._node(group)
+        assert isinstance(obj, _Group)
+        return obj
+
+    def _var(self, node: Path) -> _Var:
+        obj = self._node(node)
+        assert isinstance(obj, _Var)
+        return obj
+
+    def children(self, group: Path) -> list[tuple[str, bool]]:
+        return [(n, isinstance(c, _Group)) for n, c in self._group(group).children.items()]
+
+    def create_group(self, group: Path) -> None:
+        self._group(group[:-1]).children[group[-1]] = _Group()
+
+    def delete(self, node: Path) -> None:
+        parent = self._group(node[:-1])
+        gone = parent.children.pop(node[-1])
+        if isinstance(gone, _Var):
+            used = {d for c in parent.children.values() if isinstance(c, _Var) for d in c.dims}
+            for dim in set(gone.dims) - used:
+                parent.dims.pop(dim, None)
+
+    def dims(self, group: Path) -> dict[str, int]:
+        return dict(self._group(group).dims)
+
+    def attrs(self, node: Path) -> dict[str, Any]:
+        return dict(self._node(node).attrs)
+
+    def set_attrs(self, node: Path, attrs: Mapping[str, Any]) -> None:
+        self._node(node).attrs.update(attrs)
+
+    def delete_attrs(self, node: Path, names: Iterable[str]) -> None:
+        target = self._node(node).attrs
+        for name in names:
+            del target[name]
+
+    def create_variable(self, node, data, dims, attrs, *, unlimited=False, chunks=None):
+        group = self._group(node[:-1])
+        for axis, (dim, size) in enumerate(zip(dims, data.shape, strict=True)):
+            have = group.dims.get(dim)
+            if have is not None and have != size and not (unlimited and axis == 0):
+                raise ValueError(f"dimension {dim!r} has size {have}, not {size}")
+            group.dims[dim] = max(size, have or 0)
+        group.children[node[-1]] = _Var(
+            np.array(data, copy=True), tuple(dims), dict(attrs), unlimited
+        )
+
+    def info(self, node: Path) -> VarInfo:
+        var = self._var(node)
+        return VarInfo(var.data.shape, var.data.dtype, var.dims, var.unlimited)
+
+    def read(self, node: Path, index: Index = ()) -> np.ndarray:
+        return np.array(self._var(node).data[index if index else ...], copy=True)
+
+    def write(self, node: Path, data: np.ndarray, index: Index = ()) -> None:
+        self._var(node).data[index if index else ...] = data
+
+    def write_records(self, node: Path, start: int, block: np.ndarray) -> None:
+        var = self._var(node)
+        end = start + len(block)
+        if end > len(var.data):
+            grown = np.empty((end, *var.data.shape[1:]), dtype=var.data.dtype)
+            grown[: len(var.data)] = var.data
+            var.data = grown
+        var.data[start:end] = block
+        group = self._group(node[:-1])
+        group.dims[var.dims[0]] = max(group.dims.get(var.dims[0], 0), end)
+
+    def set_length(self, node: Path, length: int) -> None:
+        var = self._var(node)
+        var.data = var.data[:length].copy()
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass

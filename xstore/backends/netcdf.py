@@ -1,0 +1,398 @@
+"""netCDF4/HDF5 files, written through netCDF4-python or h5netcdf.
+
+Both engines write the same netCDF-4 layout, so each reads and extends what the
+other wrote.  netCDF cannot delete anything; :meth:`NetCDFBackend.delete` closes
+the engine, removes the HDF5 objects with h5py (detaching dimension scales and
+dropping dimensions nothing else uses) and reopens.  HDF5 does not give the freed
+space back; ``xstore convert`` (or ``h5repack``) writes a compact copy.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar
+
+import h5py
+import numpy as np
+
+from xstore.backends.base import Backend, Index, VarInfo
+from xstore.errors import StoreError
+from xstore.names import Path
+
+ENGINES = ("netcdf4", "h5netcdf")
+DEFAULT_ENGINE = "netcdf4"
+_DIM_ONLY = b"This is a netCDF dimension but not a netCDF variable"
+_STRING = np.dtype(object)
+
+
+def _attr_value(value: Any) -> Any:
+    """Attribute values as the codecs expect them (str, numpy scalars, 1-D arrays)."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "surrogateescape")
+    if isinstance(value, list):
+        return np.asarray(value)
+    return value
+
+
+class _Engine:
+    """What differs between netCDF4-python and h5netcdf."""
+
+    name: ClassVar[str]
+
+    def open(self, path: str, mode: str) -> Any:
+        raise NotImplementedError
+
+    def groups(self, group: Any) -> Mapping[str, Any]:
+        return group.groups
+
+    def variables(self, group: Any) -> Mapping[str, Any]:
+        return group.variables
+
+    def dimensions(self, group: Any) -> dict[str, tuple[int, bool]]:
+        raise NotImplementedError
+
+    def create_group(self, parent: Any, name: str) -> Any:
+        raise NotImplementedError
+
+    def create_dimension(self, group: Any, name: str, size: int | None) -> None:
+        raise NotImplementedError
+
+    def create_variable(
+        self,
+        group: Any,
+        name: str,
+        dtype: np.dtype,
+        dims: tuple[str, ...],
+        fill: Any,
+        chunks: tuple[int, ...] | None,
+        compression: dict[str, Any],
+    ) -> Any:
+        raise NotImplementedError
+
+    def get_attrs(self, obj: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def set_attr(self, obj: Any, name: str, value: Any) -> None:
+        raise NotImplementedError
+
+    def del_attr(self, obj: Any, name: str) -> None:
+        raise NotImplementedError
+
+    def grow(self, group: Any, var: Any, size: int) -> None:
+        """Make the unlimited first dimension of ``var`` at least ``size`` long."""
+
+    def flush(self, handle: Any) -> None:
+        raise NotImplementedError
+
+
+class _NetCDF4(_Engine):
+    name = "netcdf4"
+
+    def open(self, path: str, mode: str) -> Any:
+        import netCDF4
+
+        nc_mode = {"r": "r", "r+": "a", "a": "a", "w": "w", "w-": "x"}[mode]
+        handle = netCDF4.Dataset(path, nc_mode, format="NETCDF4")  # type: ignore[arg-type]
+        handle.set_auto_maskandscale(False)
+        handle.set_always_mask(False)
+        return handle
+
+    def dimensions(self, group: Any) -> dict[str, tuple[int, bool]]:
+        return {n: (len(d), d.isunlimited()) for n, d in group.dimensions.items()}
+
+    def create_group(self, parent: Any, name: str) -> Any:
+        return parent.createGroup(name)
+
+    def create_dimension(self, group: Any, name: str, size: int | None) -> None:
+        group.createDimension(name, size)
+
+    def create_variable(self, group, name, dtype, dims, fill, chunks, compression):
+        kind = str if dtype == _STRING else dtype
+        kwargs: dict[str, Any] = {"fill_value": False if fill is None else fill}
+        if chunks is not None:
+            kwargs["chunksizes"] = chunks
+        if compression:
+            kwargs.update(compression="zlib", complevel=compression.get("level", 4))
+        var = group.createVariable(name, kind, dims, **kwargs)
+        var.set_auto_maskandscale(False)
+        var.set_always_mask(False)
+        return var
+
+    def get_attrs(self, obj: Any) -> dict[str, Any]:
+        return {k: _attr_value(obj.getncattr(k)) for k in obj.ncattrs()}
+
+    def set_attr(self, obj: Any, name: str, value: Any) -> None:
+        obj.setncattr(name, value)
+
+    def del_attr(self, obj: Any, name: str) -> None:
+        obj.delncattr(name)
+
+    def flush(self, handle: Any) -> None:
+        handle.sync()
+
+
+class _H5NetCDF(_Engine):
+    name = "h5netcdf"
+
+    def open(self, path: str, mode: str) -> Any:
+        import h5netcdf
+
+        return h5netcdf.File(path, mode, decode_vlen_strings=True)
+
+    def dimensions(self, group: Any) -> dict[str, tuple[int, bool]]:
+        return {n: (d.size, d.isunlimited()) for n, d in group.dimensions.items()}
+
+    def create_group(self, parent: Any, name: str) -> Any:
+        return parent.create_group(name)
+
+    def create_dimension(self, group: Any, name: str, size: int | None) -> None:
+        group.dimensions[name] = size
+
+    def create_variable(self, group, name, dtype, dims, fill, chunks, compression):
+        kind = h5py.string_dtype() if dtype == _STRING else dtype
+        kwargs: dict[str, Any] = {}
+        if fill is not None:
+            kwargs["fillvalue"] = fill
+        if chunks is not None:
+            kwargs["chunks"] = chunks
+        if compression:
+            kwargs.update(compression="gzip", compression_opts=compression.get("level", 4))
+        return group.create_variable(name, dims, kind, **kwargs)
+
+    def get_attrs(self, obj: Any) -> dict[str, Any]:
+        return {k: _attr_value(v) for k, v in obj.attrs.items()}
+
+    def set_attr(self, obj: Any, name: str, value: Any) -> None:
+        obj.attrs[name] = value
+
+    def del_attr(self, obj: Any, name: str) -> None:
+        del obj.attrs[name]
+
+    def grow(self, group: Any, var: Any, size: int) -> None:
+        dim = var.dimensions[0]
+        owner = group
+        while dim not in owner.dimensions:  # pragma: no cover - we define dims locally
+            owner = owner.parent
+        if owner.dimensions[dim].size < size:
+            owner.resize_dimension(dim, size)
+
+    def flush(self, handle: Any) -> None:
+        handle.flush()
+        handle._h5file.flush()  # h5netcdf's own flush does not flush HDF5
+
+
+_ENGINES: dict[str, _Engine] = {"netcdf4": _NetCDF4(), "h5netcdf": _H5NetCDF()}
+
+
+def _h5_delete(h5file: h5py.File, node: Path) -> None:
+    """Remove a netCDF variable or group with h5py, keeping the file valid for netCDF-C."""
+    parent = h5file["/" + "/".join(node[:-1])] if len(node) > 1 else h5file
+    obj = parent[node[-1]]
+    if isinstance(obj, h5py.Dataset):
+        scales = [scale for dim in obj.dims for scale in dim.values()]
+        for axis, dim in enumerate(obj.dims):
+            for scale in list(dim.values()):
+                if scale != obj:
+                    obj.dims[axis].detach_scale(scale)
+        del parent[node[-1]]
+        for scale in scales:
+            if scale == obj or scale.name is None:
+                continue
+            name = scale.attrs.get("NAME", b"")
+            if isinstance(name, str):
+                name = name.encode()
+            unused = len(scale.attrs.get("REFERENCE_LIST", ())) == 0
+            if unused and bytes(name).startswith(_DIM_ONLY):
+                del h5file[scale.name]
+    else:
+        del parent[node[-1]]
+
+
+class NetCDFBackend(Backend):
+    """A netCDF-4 file through one of the two engines."""
+
+    name = "netcdf"
+    reclaims_space = False
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        mode: str,
+        engine: str | None = None,
+        compression: str | None = None,
+        compression_level: int = 4,
+    ) -> None:
+        engine = engine or DEFAULT_ENGINE
+        if engine not in _ENGINES:
+            raise ValueError(f"unknown netCDF engine {engine!r}; choose one of {ENGINES}")
+        if compression not in (None, "zlib", "gzip"):
+            raise ValueError(f"netCDF files support compression='zlib' only, not {compression!r}")
+        self.location = os.fspath(path)
+        self.writable = mode != "r"
+        self._engine = _ENGINES[engine]
+        self._compression = {"level": compression_level} if compression else {}
+        self._handle = self._open(mode)
+        self._groups: dict[Path, Any] = {(): self._handle}
+
+    @property
+    def engine(self) -> str:
+        return self._engine.name
+
+    def _open(self, mode: str) -> Any:
+        try:
+            return self._engine.open(self.location, mode)
+        except FileNotFoundError:
+            raise
+        except PermissionError:
+            raise
+        except OSError as exc:
+            if mode in ("w-",) and os.path.exists(self.location):
+                raise FileExistsError(f"{self.location} already exists (mode 'w-')") from exc
+            raise StoreError(f"cannot open {self.location} as a netCDF-4 file: {exc}") from exc
+
+    # -- lookups ---------------------------------------------------------------------
+    def _group(self, group: Path) -> Any:
+        handle = self._groups.get(group)
+        if handle is None:
+            handle = self._engine.groups(self._group(group[:-1]))[group[-1]]
+            self._groups[group] = handle
+        return handle
+
+    def _var(self, node: Path) -> Any:
+        return self._engine.variables(self._group(node[:-1]))[node[-1]]
+
+    def _obj(self, node: Path) -> Any:
+        if not node:
+            return self._handle
+        parent = self._group(node[:-1])
+        variables = self._engine.variables(parent)
+        if node[-1] in variables:
+            return variables[node[-1]]
+        return self._group(node)
+
+    # -- structure -------------------------------------------------------------------
+    def children(self, group: Path) -> list[tuple[str, bool]]:
+        handle = self._group(group)
+        out = [(name, False) for name in self._engine.variables(handle)]
+        out.extend((name, True) for name in self._engine.groups(handle))
+        return out
+
+    def create_group(self, group: Path) -> None:
+        self._groups[group] = self._engine.create_group(self._group(group[:-1]), group[-1])
+
+    def dims(self, group: Path) -> dict[str, int]:
+        return {n: size for n, (size, _) in self._engine.dimensions(self._group(group)).items()}
+
+    def delete(self, node: Path) -> None:
+        self._handle.close()
+        self._groups.clear()
+        try:
+            with h5py.File(self.location, "r+") as h5file:
+                _h5_delete(h5file, node)
+        finally:
+            self._handle = self._open("a")
+            self._groups[()] = self._handle
+
+    # -- attributes ------------------------------------------------------------------
+    def attrs(self, node: Path) -> dict[str, Any]:
+        return self._engine.get_attrs(self._obj(node))
+
+    def set_attrs(self, node: Path, attrs: Mapping[str, Any]) -> None:
+        obj = self._obj(node)
+        for name, value in attrs.items():
+            self._engine.set_attr(obj, name, value)
+
+    def delete_attrs(self, node: Path, names: Iterable[str]) -> None:
+        obj = self._obj(node)
+        for name in names:
+            self._engine.del_attr(obj, name)
+
+    # -- variables -------------------------------------------------------------------
+    def create_variable(self, node, data, dims, attrs, *, unlimited=False, chunks=None):
+        group = self._group(node[:-1])
+        existing = self._engine.dimensions(group)
+        for axis, (dim, size) in enumerate(zip(dims, data.shape, strict=True)):
+            grows = unlimited and axis == 0
+            if dim in existing:
+                have, is_unlimited = existing[dim]
+                if not is_unlimited and have != size:
+                    raise ValueError(f"dimension {dim!r} has size {have}, not {size}")
+                continue
+            # netCDF has no fixed dimension of length 0: such a dimension is unlimited
+            self._engine.create_dimension(group, dim, None if grows or size == 0 else size)
+            existing[dim] = (size, grows or size == 0)
+        attrs = dict(attrs)
+        fill = attrs.pop("_FillValue", None)
+        if fill is not None:
+            fill = np.asarray(fill).astype(data.dtype)[()]
+        if chunks is None and any(existing[d][1] for d in dims):
+            chunks = tuple(
+                max(1, min(s, 1024) if existing[d][1] else s)
+                for d, s in zip(dims, data.shape, strict=True)
+            )
+        var = self._engine.create_variable(
+            group, node[-1], data.dtype, dims, fill, chunks, self._compression
+        )
+        for name, value in attrs.items():
+            self._engine.set_attr(var, name, value)
+        if data.size:
+            if any(existing[d][1] for d in dims):
+                self._engine.grow(group, var, data.shape[0])
+            self._assign(var, data, ())
+
+    @staticmethod
+    def _assign(var: Any, data: np.ndarray, index: Index) -> None:
+        if data.dtype == _STRING and data.ndim == 0:
+            var[...] = data.item()
+        else:
+            var[index if index else ...] = data
+
+    def info(self, node: Path) -> VarInfo:
+        var = self._var(node)
+        dims = tuple(var.dimensions)
+        group = self._group(node[:-1])
+        unlimited = bool(dims) and self._dim_unlimited(group, dims[0])
+        dtype = (
+            _STRING
+            if var.dtype is str or np.dtype(var.dtype).kind in "OSU"
+            else np.dtype(var.dtype)
+        )
+        return VarInfo(tuple(var.shape), dtype, dims, unlimited)
+
+    def _dim_unlimited(self, group: Any, dim: str) -> bool:
+        dims = self._engine.dimensions(group)
+        return dims[dim][1] if dim in dims else False
+
+    def read(self, node: Path, index: Index = ()) -> np.ndarray:
+        var = self._var(node)
+        value = var[index if index else ...]
+        if var.dtype is str or np.dtype(var.dtype).kind == "O":
+            if isinstance(value, str):
+                out = np.empty((), dtype=object)
+                out[()] = value
+                return out
+            return np.asarray(value, dtype=object)
+        return np.asarray(value)
+
+    def write(self, node: Path, data: np.ndarray, index: Index = ()) -> None:
+        self._assign(self._var(node), data, index)
+
+    def write_records(self, node: Path, start: int, block: np.ndarray) -> None:
+        var = self._var(node)
+        self._engine.grow(self._group(node[:-1]), var, start + len(block))
+        var[start : start + len(block)] = block
+
+    def set_length(self, node: Path, length: int) -> None:
+        raise NotImplementedError("netCDF variables cannot shrink")
+
+    # -- lifetime --------------------------------------------------------------------
+    def flush(self) -> None:
+        if self.writable:
+            self._engine.flush(self._handle)
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+            self._groups.clear()

@@ -1,0 +1,160 @@
+"""numpy arrays <-> arrays every backend stores.
+
+Backends store bool-free native-endian integers, float32/float64 and variable-length
+strings.  Everything else gets an exact, documented encoding that plain readers see
+in raw form, with the original dtype in the ``_xs_dtype`` attribute:
+
+=====================  ==============================================================
+bool                   int8 plus ``dtype: "bool"`` (xarray decodes it)
+datetime64/timedelta64 int64 with CF ``units`` (xarray decodes it); NaT is int64 min
+float16                float32
+complex64/128          float32/64 with a trailing (real, imag) axis of length 2
+str (``U``)            variable-length UTF-8 strings; uint32 code points if an
+                       element holds NUL or a lone surrogate
+object (only str)      variable-length UTF-8 strings
+bytes (``S``), void,   uint8 with a trailing axis of the item size
+long double, other
+non-native byte order  the same values in native byte order
+=====================  ==============================================================
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Any
+
+import numpy as np
+
+from xstore.nodes import DTYPE
+
+_STORABLE = frozenset(
+    np.dtype(t) for t in ("i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "f4", "f8")
+)
+_CF_UNITS = {
+    "ns": "nanoseconds",
+    "us": "microseconds",
+    "ms": "milliseconds",
+    "s": "seconds",
+    "m": "minutes",
+    "h": "hours",
+    "D": "days",
+}
+EPOCH = "1970-01-01T00:00:00"
+
+
+def dtype_to_str(dtype: np.dtype) -> str:
+    """A string that :func:`dtype_from_str` turns back into exactly ``dtype``."""
+    text = dtype.str
+    if np.dtype(text) == dtype and dtype.names is None:
+        return text
+    return repr(np.lib.format.dtype_to_descr(dtype))
+
+
+def dtype_from_str(text: str) -> np.dtype:
+    """Inverse of :func:`dtype_to_str`; never evaluates code."""
+    if text.startswith(("[", "(", "'")):
+        return np.lib.format.descr_to_dtype(ast.literal_eval(text))
+    return np.dtype(text)
+
+
+def is_encodable(arr: np.ndarray) -> bool:
+    """True if ``arr`` has an exact encoding: any dtype without Python objects, or an
+    object array holding only ``str`` (as pandas and xarray often produce)."""
+    if arr.dtype == object:
+        items = arr.ravel().tolist()
+        return all(type(x) is str for x in items) and _is_vlen_safe(items)
+    return not arr.dtype.hasobject
+
+
+def _raw_bytes(arr: np.ndarray) -> np.ndarray:
+    flat = np.frombuffer(np.ascontiguousarray(arr).tobytes(), dtype=np.uint8)
+    return flat.reshape((*arr.shape, arr.dtype.itemsize))
+
+
+def _is_vlen_safe(items: list[Any]) -> bool:
+    for item in items:
+        if "\x00" in item:
+            return False
+        try:
+            item.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+    return True
+
+
+def encode_array(arr: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
+    """Storage array and the attributes that restore ``arr`` exactly.
+
+    The storage array may have trailing axes that ``arr`` lacks (complex pairs, bytes).
+    """
+    dtype = arr.dtype
+    kind = dtype.kind
+    if dtype in _STORABLE and dtype.isnative:
+        return arr, {}
+    attrs: dict[str, Any] = {DTYPE: dtype_to_str(dtype)}
+    if kind == "b":
+        attrs["dtype"] = "bool"
+        return arr.astype(np.int8), attrs
+    if kind in "iu" or (kind == "f" and dtype.itemsize in (2, 4, 8)):
+        target = np.float32 if kind == "f" and dtype.itemsize == 2 else dtype.newbyteorder("=")
+        return arr.astype(target), attrs
+    if kind == "c" and dtype.itemsize in (8, 16):
+        part = np.float32 if dtype.itemsize == 8 else np.float64
+        out = np.empty((*arr.shape, 2), dtype=part)
+        out[..., 0] = arr.real
+        out[..., 1] = arr.imag
+        return out, attrs
+    if kind in "Mm":
+        unit, count = np.datetime_data(dtype)
+        data = arr.astype(dtype.newbyteorder("=")).view(np.int64)
+        if count == 1 and unit in _CF_UNITS:
+            if kind == "M":
+                attrs["units"] = f"{_CF_UNITS[unit]} since {EPOCH}"
+                attrs["calendar"] = "proleptic_gregorian"
+            else:
+                attrs["units"] = _CF_UNITS[unit]
+                attrs["dtype"] = f"timedelta64[{unit}]"
+        return data, attrs
+    if kind == "O":  # only str elements (see is_encodable)
+        return arr, attrs
+    if kind == "U":
+        items = arr.ravel().tolist()
+        if _is_vlen_safe(items):
+            out = np.empty(len(items), dtype=object)
+            out[:] = items
+            return out.reshape(arr.shape), attrs
+        codes = arr.astype(dtype.newbyteorder("="))
+        return _raw_bytes(codes).view(np.uint32).reshape((*arr.shape, dtype.itemsize // 4)), attrs
+    # S, V (structured), long double, anything else without objects: raw bytes
+    return _raw_bytes(arr), attrs
+
+
+def decode_array(data: np.ndarray, attrs: dict[str, Any]) -> np.ndarray:
+    """Inverse of :func:`encode_array` (attributes as read back)."""
+    text = attrs.get(DTYPE)
+    if text is None:
+        return data
+    dtype = dtype_from_str(str(text))
+    kind = dtype.kind
+    if kind == "b":
+        return np.asarray(data).astype(bool)
+    if kind in "iu" or (kind == "f" and dtype.itemsize in (2, 4, 8)):
+        return np.asarray(data).astype(dtype)
+    if kind == "c" and dtype.itemsize in (8, 16):
+        pairs = np.asarray(data)
+        out = np.empty(pairs.shape[:-1], dtype=dtype.newbyteorder("="))
+        out.real = pairs[..., 0]
+        out.imag = pairs[..., 1]
+        return out.astype(dtype)
+    if kind in "Mm":
+        return np.asarray(data).astype(np.int64).view(dtype.newbyteorder("=")).astype(dtype)
+    if kind == "O":
+        return np.asarray(data).astype(object)
+    if kind == "U" and np.asarray(data).dtype.kind in "OUT":
+        return np.asarray(data).astype(dtype)
+    if kind == "U":
+        codes = np.ascontiguousarray(np.asarray(data).astype(np.uint32))
+        native = np.frombuffer(codes.tobytes(), dtype=dtype.newbyteorder("="))
+        return native.reshape(codes.shape[:-1]).astype(dtype)
+    raw = np.ascontiguousarray(np.asarray(data).astype(np.uint8))
+    return np.frombuffer(raw.tobytes(), dtype=dtype).reshape(raw.shape[:-1]).copy()

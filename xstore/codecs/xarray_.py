@@ -1,0 +1,193 @@
+"""xarray objects: a Dataset is a group, through xarray's own CF encoders.
+
+``Dataset`` -> a group whose variables are the CF-encoded variables (coordinates
+recorded the CF way), so plain xarray opens the group as the same Dataset.
+``DataArray`` -> the Dataset of ``DataArray.to_dataset``; its name is in ``_xs_info``.
+``DataTree`` -> one such group per node.  Data types netCDF lacks get the array
+encoding of :mod:`xstore.codecs.arrays`.  Datasets xarray cannot encode (a
+MultiIndex, objects other than str, non-str names) fall back to cloudpickle.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from xstore.codecs import jsontag
+from xstore.codecs.arrays import (
+    decode_array,
+    dtype_from_str,
+    dtype_to_str,
+    encode_array,
+    is_encodable,
+)
+from xstore.codecs.attrs import decode_attrs, encode_attrs
+from xstore.codecs.base import Codec, DecodeContext, EncodeContext
+from xstore.nodes import INFO, TYPE, Node, Tree, Var
+
+DATASET, DATAARRAY, DATATREE = "xarray.Dataset", "xarray.DataArray", "xarray.DataTree"
+UNNAMED = "__xarray_dataarray_variable__"
+
+
+def is_xarray(value: Any) -> bool:
+    return type(value) in (xr.Dataset, xr.DataArray, xr.DataTree)
+
+
+def _storable_dataset(ds: xr.Dataset) -> bool:
+    names = [*ds.variables, *ds.dims]
+    if not all(isinstance(n, str) for n in names):
+        return False
+    return not any(isinstance(i, xr.indexes.PandasMultiIndex) for i in ds.xindexes.values())
+
+
+def _dataset_tree(
+    ds: xr.Dataset, tag: str, ctx: EncodeContext, info: dict[str, Any]
+) -> Tree | None:
+    """The group for one Dataset (None if xarray cannot encode it exactly)."""
+    if not _storable_dataset(ds):
+        return None
+    try:
+        variables, attrs = xr.conventions.encode_dataset_coordinates(ds)
+        variables, attrs = xr.conventions.cf_encoder(variables, attrs)
+    except (ValueError, TypeError, NotImplementedError) as exc:
+        raise ctx.type_error(ds, f"xarray cannot encode it: {exc}") from exc
+    times: dict[str, str] = {}
+    children: dict[str, Node] = {}
+    for name, var in variables.items():
+        data = np.asarray(var.values)
+        if not is_encodable(data):
+            return None
+        original = ds.variables[name].dtype if name in ds.variables else None
+        if original is not None and original.kind in "Mm":
+            times[name] = dtype_to_str(original)
+        storage, extra = encode_array(data)
+        with ctx.at(name):
+            var_attrs = encode_attrs(var.attrs, ctx)
+        var_attrs.update(extra)
+        dims = tuple(var.dims) + (None,) * (storage.ndim - data.ndim)
+        children[name] = Var(storage, var_attrs, dims)
+    if times:
+        info = {**info, "times": times}
+    tree_attrs = encode_attrs(attrs, ctx)
+    tree_attrs[TYPE] = tag
+    if info:
+        tree_attrs[INFO] = json.dumps(info)
+    return Tree(tree_attrs, children)
+
+
+def _info(node: Node) -> dict[str, Any]:
+    return json.loads(node.attrs[INFO]) if INFO in node.attrs else {}
+
+
+def _decode_dataset(tree: Tree, ctx: DecodeContext) -> xr.Dataset:
+    variables: dict[str, xr.Variable] = {}
+    for name, child in tree.children.items():
+        if not isinstance(child, Var):
+            continue
+        data = decode_array(np.asarray(child.data), child.attrs)
+        dims = tuple(d for d in (child.dims or ()) if d is not None)[: data.ndim]
+        with ctx.at(name):
+            variables[name] = xr.Variable(dims, data, decode_attrs(child.attrs, ctx))
+    ds = xr.Dataset(variables, attrs=decode_attrs(tree.attrs, ctx))
+    ds = xr.decode_cf(ds, decode_timedelta=True)
+    for name, text in _info(tree).get("times", {}).items():
+        dtype = dtype_from_str(text)
+        if ds.variables[name].dtype != dtype:
+            encoding = ds.variables[name].encoding
+            ds[name] = ds[name].astype(dtype)
+            ds[name].encoding = encoding
+    return ds
+
+
+def _name_info(name: Any, ctx: EncodeContext) -> dict[str, Any] | None:
+    try:
+        return {"name": jsontag.to_json(name, EncodeContext(ctx.path, pickle_ok=False))}
+    except TypeError:
+        return None
+
+
+def _encode_dataset(value: xr.Dataset, ctx: EncodeContext) -> Node | None:
+    return _dataset_tree(value, DATASET, ctx, {})
+
+
+def _encode_dataarray(value: xr.DataArray, ctx: EncodeContext) -> Node | None:
+    info = _name_info(value.name, ctx)
+    if info is None:
+        return None
+    var = value.name if isinstance(value.name, str) and value.name not in value.coords else UNNAMED
+    info["var"] = var
+    return _dataset_tree(value.to_dataset(name=var), DATAARRAY, ctx, info)
+
+
+def _decode_dataarray(node: Node, ctx: DecodeContext) -> xr.DataArray:
+    assert isinstance(node, Tree)
+    info = _info(node)
+    da = _decode_dataset(node, ctx)[info["var"]]
+    da.name = jsontag.from_json(info["name"], ctx)
+    return da
+
+
+def _encode_datatree(value: xr.DataTree, ctx: EncodeContext, root: bool = True) -> Node | None:
+    info = _name_info(value.name, ctx) if root else {}
+    if info is None:
+        return None
+    tree = _dataset_tree(value.to_dataset(inherit=False), DATATREE, ctx, info)
+    if tree is None:
+        return None
+    for name, child in value.children.items():
+        with ctx.at(name):
+            sub = _encode_datatree(child, ctx, root=False)
+        if sub is None:
+            return None
+        tree.children[name] = sub
+    return tree
+
+
+def _decode_datatree(node: Node, ctx: DecodeContext) -> xr.DataTree:
+    assert isinstance(node, Tree)
+    children = {
+        name: _decode_datatree(child, ctx)
+        for name, child in node.children.items()
+        if isinstance(child, Tree)
+    }
+    info = _info(node)
+    name = jsontag.from_json(info["name"], ctx) if "name" in info else None
+    return xr.DataTree(dataset=_decode_dataset(node, ctx), children=children, name=name)
+
+
+DATASET_CODEC = Codec(DATASET, _encode_dataset, lambda node, ctx: _decode_dataset(node, ctx))  # type: ignore[arg-type]
+DATAARRAY_CODEC = Codec(DATAARRAY, _encode_dataarray, _decode_dataarray)
+DATATREE_CODEC = Codec(DATATREE, _encode_datatree, _decode_datatree)
+
+
+# -- JSON mode -----------------------------------------------------------------------------------
+
+
+def _to_json(value: Any, ctx: EncodeContext) -> dict[str, Any]:
+    if isinstance(value, xr.DataTree):
+        nodes = {
+            path: node.to_dataset(inherit=False).to_dict(data="array")
+            for path, node in value.subtree_with_keys
+        }
+        return {"name": jsontag.to_json(value.name, ctx), "nodes": jsontag.to_json(nodes, ctx)}
+    return {"value": jsontag.to_json(value.to_dict(data="array"), ctx)}
+
+
+def _from_json(obj: dict[str, Any], ctx: DecodeContext) -> Any:
+    tag = obj[jsontag.TAG]
+    if tag == DATATREE:
+        nodes = jsontag.from_json(obj["nodes"], ctx)
+        tree = xr.DataTree.from_dict({path: xr.Dataset.from_dict(d) for path, d in nodes.items()})
+        tree.name = jsontag.from_json(obj["name"], ctx)
+        return tree
+    factory = xr.Dataset if tag == DATASET else xr.DataArray
+    return factory.from_dict(jsontag.from_json(obj["value"], ctx))
+
+
+for _tag, _cls in ((DATASET, xr.Dataset), (DATAARRAY, xr.DataArray), (DATATREE, xr.DataTree)):
+    jsontag.register_extension(
+        jsontag.Extension(_tag, lambda v, c=_cls: type(v) is c, _to_json, _from_json)  # type: ignore[misc]
+    )

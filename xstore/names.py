@@ -1,0 +1,112 @@
+"""Keys, paths and the names stored on disk.
+
+User keys may be any string; backends are stricter (netCDF-C rejects leading
+punctuation, control characters and trailing spaces and normalises to NFC; zarr
+reserves a leading ``__``).  A key that is valid everywhere is stored as it is;
+any other key is *escaped* into ``_x_`` followed by a percent-encoding of its UTF-8
+bytes.  Names xstore itself generates start with ``_xs_`` and can never be produced
+by a user key, so the two never collide.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+
+ESCAPE_PREFIX = "_x_"
+INTERNAL_PREFIX = "_xs_"
+MAX_NAME_BYTES = 255  # netCDF-C's NC_MAX_NAME is 256 including the terminator
+_SAFE_ESCAPED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
+_RESERVED_STARTS = (ESCAPE_PREFIX, INTERNAL_PREFIX, "__")
+
+Path = tuple[str, ...]
+
+
+def _is_plain(name: str) -> bool:
+    """True if ``name`` can be stored unchanged by every backend and engine."""
+    if not name or name.startswith(_RESERVED_STARTS):
+        return False
+    first = name[0]
+    if first < "\x80" and not (first.isascii() and (first.isalnum() or first == "_")):
+        return False
+    if any(ch < " " or ch == "\x7f" or ch == "/" for ch in name):
+        return False
+    if name[-1] < "\x80" and name[-1].isspace():
+        return False
+    if unicodedata.normalize("NFC", name) != name:
+        return False
+    try:
+        return len(name.encode("utf-8")) <= MAX_NAME_BYTES
+    except UnicodeEncodeError:  # lone surrogates
+        return False
+
+
+def encode_name(name: str) -> str:
+    """The on-disk name of a user key (identity for ordinary names)."""
+    if _is_plain(name):
+        return name
+    raw = name.encode("utf-8", "surrogatepass")
+    out = ESCAPE_PREFIX + "".join(chr(b) if chr(b) in _SAFE_ESCAPED else f"%{b:02X}" for b in raw)
+    if len(out) > MAX_NAME_BYTES:
+        raise ValueError(f"name {name!r} is too long to store ({len(out)} bytes once escaped)")
+    return out
+
+
+def decode_name(stored: str) -> str:
+    """The user key of an on-disk name (inverse of :func:`encode_name`)."""
+    if not stored.startswith(ESCAPE_PREFIX):
+        return stored
+    body = stored[len(ESCAPE_PREFIX) :]
+    raw = bytearray()
+    i = 0
+    while i < len(body):
+        if body[i] == "%":
+            raw.append(int(body[i + 1 : i + 3], 16))
+            i += 3
+        else:
+            raw.extend(body[i].encode("utf-8"))
+            i += 1
+    return raw.decode("utf-8", "surrogatepass")
+
+
+def is_internal(stored: str) -> bool:
+    """True for names xstore generates (dimensions, bookkeeping)."""
+    return stored.startswith(INTERNAL_PREFIX)
+
+
+def check_component(name: str, key: str) -> None:
+    """Reject a path component that is empty, ``.``/``..`` or escapes its parent."""
+    if not name:
+        raise ValueError(f"empty name in key {key!r}")
+    folded = unicodedata.normalize("NFKC", name)
+    if folded in (".", "..") or "/" in folded:
+        raise ValueError(f"name {name!r} in key {key!r} is not allowed (it could escape its group)")
+
+
+def split_key(key: object) -> Path:
+    """Split a store key (a name or a ``/``-separated relative path) into user names."""
+    if not isinstance(key, str):
+        raise TypeError(f"keys must be str, not {type(key).__name__}: {key!r}")
+    parts = tuple(key.split("/"))
+    for part in parts:
+        check_component(part, key)
+    return parts
+
+
+def join_path(parts: Path) -> str:
+    """``('a', 'b')`` -> ``'/a/b'`` (user names)."""
+    return "/" + "/".join(parts)
+
+
+def dimension_name(depth: int, stored_var: str, axis: int) -> str:
+    """A generated dimension name, unique on every root-to-leaf path of the tree.
+
+    Variables of one group have distinct names and groups on one root-to-leaf path
+    have distinct depths, so ``(depth, variable, axis)`` never repeats along a path;
+    xarray's DataTree alignment check therefore never sees one name with two sizes.
+    """
+    name = f"{INTERNAL_PREFIX}{depth}_{stored_var}_{axis}"
+    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
+        digest = hashlib.sha1(stored_var.encode("utf-8")).hexdigest()[:16]
+        name = f"{INTERNAL_PREFIX}{depth}_{digest}_{axis}"
+    return name

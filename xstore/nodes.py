@@ -1,0 +1,54 @@
+"""The in-memory form shared by codecs and backends.
+
+A codec turns a Python value into a :class:`Var` (one array) or a :class:`Tree`
+(attributes plus ordered children); the store writes those to a backend and reads
+them back.  Nothing here knows about files or about Python types beyond numpy.
+
+Attribute names in ``attrs`` are the names stored on disk; values are "raw"
+attribute values every backend keeps: ``str``, numpy numeric scalars and 1-D
+numeric arrays (see :mod:`xstore.codecs.attrs`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+# Attributes xstore writes for its own bookkeeping (all start with "_xs_").
+TYPE = "_xs_type"  # python type of the value a node encodes (absent: the default)
+DTYPE = "_xs_dtype"  # original numpy dtype when the stored dtype differs
+CLASS = "_xs_class"  # "module:qualname" of an object's class
+VERSION = "_xs_version"  # version recorded by the Storable protocol (JSON)
+ATTR_TYPES = "_xs_attrs"  # JSON map attr name -> how to decode its raw value
+PICKLE = "_xs_pickle"  # base64 cloudpickle of a small pickled value
+SEQ = "_xs_seq"  # insertion position of a node among its siblings
+FORMAT = "_xs_format"  # root only: the xstore format version
+INFO = "_xs_info"  # codec-specific JSON (e.g. xarray names, variable order)
+
+FORMAT_VERSION = "1"
+
+
+@dataclass(slots=True)
+class Var:
+    """One array with attributes.
+
+    ``dims`` names each axis; ``None`` (for the whole tuple or one axis) asks the
+    store to generate a name unique in the tree.
+    """
+
+    data: np.ndarray
+    attrs: dict[str, Any] = field(default_factory=dict)
+    dims: tuple[str | None, ...] | None = None
+
+
+@dataclass(slots=True)
+class Tree:
+    """A group: attributes and ordered children keyed by user name."""
+
+    attrs: dict[str, Any] = field(default_factory=dict)
+    children: dict[str, Node] = field(default_factory=dict)
+
+
+Node = Var | Tree

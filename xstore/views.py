@@ -1,0 +1,82 @@
+"""xarray views of a live store: ``Group.to_dataset()`` and ``Group.to_datatree()``.
+
+The view shows what plain ``xr.open_datatree`` shows, with three differences: keys
+are the user's names (not escaped ones), xstore's ``_xs_`` attributes are hidden and
+values with an exact xstore encoding (complex, float16, fixed-width str/bytes, ...)
+are decoded.  Plain numeric and string variables are read lazily, through this
+process's open store, so records still buffered here are included.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import xarray as xr
+from xarray.backends import BackendArray
+from xarray.core import indexing
+
+from xstore.codecs.arrays import decode_array
+from xstore.codecs.attrs import decode_attrs
+from xstore.codecs.base import DecodeContext
+from xstore.core import Core
+from xstore.names import Path, decode_name, is_internal
+from xstore.nodes import DTYPE
+
+_HIDDEN_TAGS = ("pickle", "none")  # no array to show
+_ENCODING_ATTRS = ("units", "calendar", "dtype")  # CF attributes of our own encodings
+
+
+class _LazyVariable(BackendArray):
+    """Reads slices of one stored variable on demand."""
+
+    def __init__(self, core: Core, path: Path, shape: tuple[int, ...], dtype: np.dtype) -> None:
+        self._core = core
+        self._path = path
+        self.shape = shape
+        self.dtype = dtype
+
+    def __getitem__(self, key: indexing.ExplicitIndexer) -> np.ndarray:
+        return indexing.explicit_indexing_adapter(
+            key, self.shape, indexing.IndexingSupport.BASIC, self._read
+        )
+
+    def _read(self, key: tuple[Any, ...]) -> np.ndarray:
+        return self._core.read_slice(self._path, key)
+
+
+def _visible_name(name: str, entry_stored: str) -> str:
+    return entry_stored if "/" in name else name
+
+
+def group_dataset(core: Core, group: Path, ctx: DecodeContext) -> xr.Dataset:
+    variables: dict[str, xr.Variable] = {}
+    for name, entry in core.index(group).items():
+        if entry.is_group or entry.tag in _HIDDEN_TAGS:
+            continue
+        path = (*group, entry.stored)
+        info = core.backend.info(path)
+        attrs = core.backend.attrs(path)
+        if DTYPE in attrs:
+            data: Any = decode_array(core.read_data(path), attrs)
+            shown = {
+                k: v for k, v in attrs.items() if not is_internal(k) and k not in _ENCODING_ATTRS
+            }
+        else:
+            current = (core.length(path), *info.shape[1:]) if info.unlimited else info.shape
+            data = indexing.LazilyIndexedArray(_LazyVariable(core, path, current, info.dtype))
+            shown = {k: v for k, v in attrs.items() if not is_internal(k)}
+        dims = info.dims[: np.ndim(data) if DTYPE in attrs else len(info.dims)]
+        variables[_visible_name(name, entry.stored)] = xr.Variable(dims, data, shown)
+    ds = xr.Dataset(variables, attrs=decode_attrs(core.backend.attrs(group), ctx))
+    return xr.decode_cf(ds, decode_timedelta=True)
+
+
+def group_datatree(core: Core, group: Path, ctx: DecodeContext) -> xr.DataTree:
+    children = {
+        _visible_name(name, entry.stored): group_datatree(core, (*group, entry.stored), ctx)
+        for name, entry in core.index(group).items()
+        if entry.is_group
+    }
+    name = decode_name(group[-1]) if group else None
+    return xr.DataTree(dataset=group_dataset(core, group, ctx), children=children, name=name)
