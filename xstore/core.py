@@ -47,6 +47,7 @@ class Core:
         self.backend = backend
         self._index: dict[Path, dict[str, Entry]] = {}
         self._next_seq: dict[Path, int] = {}
+        self._attrs: dict[Path, dict[str, Any]] = {}  # raw attributes, read once per node
         self.hooks: list[Any] = []  # objects with flush()/close() (series writers)
         if new:
             backend.set_attrs((), {FORMAT: FORMAT_VERSION})
@@ -76,7 +77,7 @@ class Core:
         for position, (stored, is_group) in enumerate(self.backend.children(group)):
             if is_internal(stored):
                 continue
-            attrs = self.backend.attrs((*group, stored))
+            attrs = self.attrs((*group, stored))
             raw_seq = attrs.get(SEQ)
             tag = attrs.get(TYPE)
             seq = int(np.asarray(raw_seq).reshape(-1)[0]) if raw_seq is not None else -1
@@ -98,12 +99,29 @@ class Core:
         for path in [p for p in self._index if p[: len(prefix)] == prefix]:
             del self._index[path]
             self._next_seq.pop(path, None)
+        for path in [p for p in self._attrs if p[: len(prefix)] == prefix]:
+            del self._attrs[path]
+
+    # -- attributes (raw, cached) --------------------------------------------------------
+    def attrs(self, node: Path) -> dict[str, Any]:
+        """The raw attributes of a node; the dict is shared, do not change it."""
+        attrs = self._attrs.get(node)
+        if attrs is None:
+            attrs = self._attrs[node] = self.backend.attrs(node)
+        return attrs
+
+    def set_attrs(self, node: Path, update: dict[str, Any]) -> None:
+        self.backend.set_attrs(node, update)
+        self._attrs.pop(node, None)
+
+    def delete_attrs(self, node: Path, names: list[str]) -> None:
+        self.backend.delete_attrs(node, names)
+        self._attrs.pop(node, None)
 
     # -- reading -------------------------------------------------------------------------
     def read_node(self, node: Path, is_group: bool) -> Node:
         """The whole subtree at ``node`` (user names, key order, raw attributes)."""
-        attrs = self.backend.attrs(node)
-        attrs.pop(SEQ, None)
+        attrs = {k: v for k, v in self.attrs(node).items() if k != SEQ}
         if is_group:
             children = {
                 name: self.read_node((*node, e.stored), e.is_group)
@@ -234,13 +252,13 @@ class Core:
         if not same:
             return False
         self.backend.write(path, data)
-        attrs = self.backend.attrs(path)
+        attrs = self.attrs(path)
         stale = [k for k in attrs if k not in node.attrs and k != SEQ]
-        if stale:
-            self.backend.delete_attrs(path, stale)
         changed = {k: v for k, v in node.attrs.items() if not _same_attr(attrs.get(k), v)}
+        if stale:
+            self.delete_attrs(path, stale)
         if changed:
-            self.backend.set_attrs(path, changed)
+            self.set_attrs(path, changed)
         self._index[group][decode_name(old.stored)].tag = _tag(node)
         return True
 
@@ -249,9 +267,11 @@ class Core:
         attrs = {**plan.node.attrs, SEQ: np.int64(seq)}
         if isinstance(plan.node, Var):
             self.backend.create_variable(path, np.asarray(plan.node.data), plan.dims, attrs)
+            self._attrs[path] = attrs
             return
         self.backend.create_group(path)
         self.backend.set_attrs(path, attrs)
+        self._attrs[path] = attrs
         idx: dict[str, Entry] = {}
         for position, (name, child) in enumerate(plan.children):
             self._write(path, child, position)

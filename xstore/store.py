@@ -200,7 +200,7 @@ class Attributes(MutableMapping[str, Any]):
         self._group = group
 
     def _raw(self) -> dict[str, Any]:
-        return self._group._core.backend.attrs(self._group._stored)
+        return self._group._core.attrs(self._group._stored)
 
     @staticmethod
     def _notes(raw: dict[str, Any]) -> dict[str, str]:
@@ -236,9 +236,9 @@ class Attributes(MutableMapping[str, Any]):
                 notes[name] = note
             update[ATTR_TYPES] = json.dumps(notes)
         if name in raw and type(raw[name]) is not type(raw_value):
-            core.backend.delete_attrs(self._group._stored, [name])  # netCDF keeps the old type
+            core.delete_attrs(self._group._stored, [name])  # netCDF keeps the old type
         update[name] = raw_value
-        core.backend.set_attrs(self._group._stored, update)
+        core.set_attrs(self._group._stored, update)
 
     def __delitem__(self, key: str) -> None:
         core = self._group._core
@@ -247,10 +247,10 @@ class Attributes(MutableMapping[str, Any]):
         name = encode_name(key)
         if name not in raw or is_internal(name):
             raise KeyError(key)
-        core.backend.delete_attrs(self._group._stored, [name])
         notes = self._notes(raw)
+        core.delete_attrs(self._group._stored, [name])
         if notes.pop(name, None) is not None:
-            core.backend.set_attrs(self._group._stored, {ATTR_TYPES: json.dumps(notes)})
+            core.set_attrs(self._group._stored, {ATTR_TYPES: json.dumps(notes)})
 
     def __iter__(self) -> Iterator[str]:
         from xstore.names import decode_name

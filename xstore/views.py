@@ -56,7 +56,7 @@ def group_dataset(core: Core, group: Path, ctx: DecodeContext) -> xr.Dataset:
             continue
         path = (*group, entry.stored)
         info = core.backend.info(path)
-        attrs = core.backend.attrs(path)
+        attrs = core.attrs(path)
         if DTYPE in attrs:
             data: Any = decode_array(core.read_data(path), attrs)
             shown = {
@@ -68,7 +68,7 @@ def group_dataset(core: Core, group: Path, ctx: DecodeContext) -> xr.Dataset:
             shown = {k: v for k, v in attrs.items() if not is_internal(k)}
         dims = info.dims[: np.ndim(data) if DTYPE in attrs else len(info.dims)]
         variables[_visible_name(name, entry.stored)] = xr.Variable(dims, data, shown)
-    ds = xr.Dataset(variables, attrs=decode_attrs(core.backend.attrs(group), ctx))
+    ds = xr.Dataset(variables, attrs=decode_attrs(core.attrs(group), ctx))
     return xr.decode_cf(ds, decode_timedelta=True)
 
 

@@ -1,8 +1,13 @@
 """netCDF4/HDF5 files, written through netCDF4-python or h5netcdf.
 
 Both engines write the same netCDF-4 layout, so each reads and extends what the
-other wrote.  netCDF cannot delete anything; :meth:`NetCDFBackend.delete` closes
-the engine, removes the HDF5 objects with h5py (detaching dimension scales and
+other wrote.  New variables are defined at once but their data is written in one
+batch (at flush, close, before any read, or past :data:`PENDING_LIMIT` bytes):
+netCDF-C walks the whole file's metadata each time it leaves define mode, so
+writing each variable right after defining it makes a long run of writes quadratic.
+
+netCDF cannot delete anything; :meth:`NetCDFBackend.delete` closes the engine,
+removes the HDF5 objects with h5py (detaching dimension scales and
 dropping dimensions nothing else uses) and reopens.  HDF5 does not give the freed
 space back; ``xstore convert`` (or ``h5repack``) writes a compact copy.
 """
@@ -21,6 +26,7 @@ from xstore.errors import StoreError
 from xstore.names import Path
 
 ENGINES = ("netcdf4", "h5netcdf")
+PENDING_LIMIT = 64 * 2**20  # bytes of deferred variable data before it is written out
 DEFAULT_ENGINE = "netcdf4"
 _DIM_ONLY = b"This is a netCDF dimension but not a netCDF variable"
 _STRING = np.dtype(object)
@@ -82,6 +88,12 @@ class _Engine:
     def grow(self, group: Any, var: Any, size: int) -> None:
         """Make the unlimited first dimension of ``var`` at least ``size`` long."""
 
+    def first_dim_unlimited(self, group: Any, var: Any) -> bool:
+        raise NotImplementedError
+
+    def read(self, var: Any, index: Index) -> Any:
+        return var[index if index else ...]
+
     def flush(self, handle: Any) -> None:
         raise NotImplementedError
 
@@ -118,6 +130,20 @@ class _NetCDF4(_Engine):
         var.set_auto_maskandscale(False)
         var.set_always_mask(False)
         return var
+
+    def first_dim_unlimited(self, group: Any, var: Any) -> bool:
+        dims = var.get_dims()
+        return bool(dims) and dims[0].isunlimited()
+
+    def read(self, var: Any, index: Index) -> Any:
+        shape = var.shape
+        if index or not shape or var.dtype is str:
+            return var[index if index else ...]
+        # the whole array without netCDF4-python's index parsing (a third of a small read)
+        fast = getattr(var, "_get", None)
+        if fast is None:  # pragma: no cover - older/newer netCDF4-python
+            return var[...]
+        return fast([0] * len(shape), list(shape), [1] * len(shape))
 
     def get_attrs(self, obj: Any) -> dict[str, Any]:
         return {k: _attr_value(obj.getncattr(k)) for k in obj.ncattrs()}
@@ -168,6 +194,14 @@ class _H5NetCDF(_Engine):
 
     def del_attr(self, obj: Any, name: str) -> None:
         del obj.attrs[name]
+
+    def first_dim_unlimited(self, group: Any, var: Any) -> bool:
+        if not var.dimensions:
+            return False
+        owner = group
+        while var.dimensions[0] not in owner.dimensions:  # pragma: no cover - dims are local
+            owner = owner.parent
+        return bool(owner.dimensions[var.dimensions[0]].isunlimited())
 
     def grow(self, group: Any, var: Any, size: int) -> None:
         dim = var.dimensions[0]
@@ -234,6 +268,8 @@ class NetCDFBackend(Backend):
         self._compression = {"level": compression_level} if compression else {}
         self._handle = self._open(mode)
         self._groups: dict[Path, Any] = {(): self._handle}
+        self._pending: list[tuple[Any, Any, np.ndarray]] = []  # (group, var, data) to write
+        self._pending_bytes = 0
 
     @property
     def engine(self) -> str:
@@ -285,6 +321,7 @@ class NetCDFBackend(Backend):
         return {n: size for n, (size, _) in self._engine.dimensions(self._group(group)).items()}
 
     def delete(self, node: Path) -> None:
+        self._write_pending()
         self._handle.close()
         self._groups.clear()
         try:
@@ -337,7 +374,17 @@ class NetCDFBackend(Backend):
         for name, value in attrs.items():
             self._engine.set_attr(var, name, value)
         if data.size:
-            if any(existing[d][1] for d in dims):
+            # a private copy: the caller may change its array before the batch is written
+            self._pending.append((group, var, np.array(data, copy=True)))
+            self._pending_bytes += data.nbytes
+            if self._pending_bytes > PENDING_LIMIT:
+                self._write_pending()
+
+    def _write_pending(self) -> None:
+        """Write the data of every variable defined since the last batch."""
+        pending, self._pending, self._pending_bytes = self._pending, [], 0
+        for group, var, data in pending:
+            if self._engine.first_dim_unlimited(group, var):
                 self._engine.grow(group, var, data.shape[0])
             self._assign(var, data, ())
 
@@ -351,8 +398,7 @@ class NetCDFBackend(Backend):
     def info(self, node: Path) -> VarInfo:
         var = self._var(node)
         dims = tuple(var.dimensions)
-        group = self._group(node[:-1])
-        unlimited = bool(dims) and self._dim_unlimited(group, dims[0])
+        unlimited = self._engine.first_dim_unlimited(self._group(node[:-1]), var)
         dtype = (
             _STRING
             if var.dtype is str or np.dtype(var.dtype).kind in "OSU"
@@ -360,13 +406,10 @@ class NetCDFBackend(Backend):
         )
         return VarInfo(tuple(var.shape), dtype, dims, unlimited)
 
-    def _dim_unlimited(self, group: Any, dim: str) -> bool:
-        dims = self._engine.dimensions(group)
-        return dims[dim][1] if dim in dims else False
-
     def read(self, node: Path, index: Index = ()) -> np.ndarray:
+        self._write_pending()
         var = self._var(node)
-        value = var[index if index else ...]
+        value = self._engine.read(var, index)
         if var.dtype is str or np.dtype(var.dtype).kind == "O":
             if isinstance(value, str):
                 out = np.empty((), dtype=object)
@@ -376,9 +419,11 @@ class NetCDFBackend(Backend):
         return np.asarray(value)
 
     def write(self, node: Path, data: np.ndarray, index: Index = ()) -> None:
+        self._write_pending()
         self._assign(self._var(node), data, index)
 
     def write_records(self, node: Path, start: int, block: np.ndarray) -> None:
+        self._write_pending()
         var = self._var(node)
         self._engine.grow(self._group(node[:-1]), var, start + len(block))
         var[start : start + len(block)] = block
@@ -389,10 +434,14 @@ class NetCDFBackend(Backend):
     # -- lifetime --------------------------------------------------------------------
     def flush(self) -> None:
         if self.writable:
+            self._write_pending()
             self._engine.flush(self._handle)
 
     def close(self) -> None:
         if self._handle is not None:
-            self._handle.close()
+            try:
+                self._write_pending()
+            finally:
+                self._handle.close()
             self._handle = None
             self._groups.clear()
