@@ -49,6 +49,7 @@ class Core:
         self._next_seq: dict[Path, int] = {}
         self._attrs: dict[Path, dict[str, Any]] = {}  # raw attributes, read once per node
         self.hooks: list[Any] = []  # objects with flush()/close() (series writers)
+        self.closed = False
         if new:
             backend.set_attrs((), {FORMAT: FORMAT_VERSION})
 
@@ -131,7 +132,7 @@ class Core:
         info = self.backend.info(node)
         data = self.read_data(node)
         dims = tuple(None if is_internal(d) else decode_name(d) for d in info.dims)
-        return Var(data, attrs, dims)
+        return Var(data, attrs, dims, growable=info.unlimited)
 
     def read_data(self, node: Path) -> np.ndarray:
         """A variable's stored array, including records still buffered in this process."""
@@ -142,6 +143,8 @@ class Core:
 
     def read_slice(self, node: Path, index: tuple[Any, ...]) -> np.ndarray:
         """Part of a variable, reading only that part when nothing is buffered for it."""
+        if self.closed:
+            raise ValueError(f"the store {self.location} is closed; load() views before closing")
         for hook in self.hooks:
             if hook.pending(node):
                 return self.read_data(node)[index]
@@ -165,6 +168,8 @@ class Core:
         self.require_writable(f"write {name!r}")
         idx = self.index(group)
         plan = self._plan(group, encode_name(name), node)
+        if isinstance(node, Tree) and _has_user_dims(node):
+            self._check_user_dims(group, plan)
         old = idx.get(name)
         if old is not None:
             if self._overwrite_in_place(group, old, plan):
@@ -207,8 +212,6 @@ class Core:
             (name, self._plan((*group, stored), encode_name(name), child))
             for name, child in node.children.items()
         ]
-        if _has_user_dims(node):
-            self._check_user_dims(group, plan)
         return plan
 
     @staticmethod
@@ -266,7 +269,8 @@ class Core:
         path = (*group, plan.stored)
         attrs = {**plan.node.attrs, SEQ: np.int64(seq)}
         if isinstance(plan.node, Var):
-            self.backend.create_variable(path, np.asarray(plan.node.data), plan.dims, attrs)
+            data = np.asarray(plan.node.data)
+            self.backend.create_variable(path, data, plan.dims, attrs, unlimited=plan.node.growable)
             self._attrs[path] = attrs
             return
         self.backend.create_group(path)
@@ -305,6 +309,9 @@ class Core:
         self.backend.flush()
 
     def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
         try:
             if self.backend.writable:
                 for hook in self.hooks:

@@ -41,6 +41,7 @@ class Var:
     data: np.ndarray
     attrs: dict[str, Any] = field(default_factory=dict)
     dims: tuple[str | None, ...] | None = None
+    growable: bool = False  # a series: the first axis can grow (netCDF UNLIMITED)
 
 
 @dataclass(slots=True)

@@ -235,8 +235,6 @@ class Attributes(MutableMapping[str, Any]):
             else:
                 notes[name] = note
             update[ATTR_TYPES] = json.dumps(notes)
-        if name in raw and type(raw[name]) is not type(raw_value):
-            core.delete_attrs(self._group._stored, [name])  # netCDF keeps the old type
         update[name] = raw_value
         core.set_attrs(self._group._stored, update)
 

@@ -13,13 +13,24 @@ from xstore.codecs.base import DecodeContext, EncodeContext
 from xstore.store import scratch_group
 
 
+def _pretty(obj: Any, indent: str = "") -> str:
+    """JSON with one key per line, but lists of plain values (array data) on one line."""
+    inner = indent + "  "
+    if isinstance(obj, dict) and obj:
+        items = [
+            f"{inner}{json.dumps(k, ensure_ascii=False)}: {_pretty(v, inner)}"
+            for k, v in obj.items()
+        ]
+        return "{\n" + ",\n".join(items) + "\n" + indent + "}"
+    if isinstance(obj, list) and any(isinstance(x, dict | list) and x for x in obj):
+        return "[\n" + ",\n".join(inner + _pretty(x, inner) for x in obj) + "\n" + indent + "]"
+    return json.dumps(obj, ensure_ascii=False, allow_nan=False)
+
+
 def dump_json(data: Mapping[str, Any], handle: BinaryIO) -> None:
     ctx = EncodeContext("data", pickle_ok=False, scratch_group=scratch_group)
     document = jsontag.to_json(dict(data), ctx)
-    handle.write(
-        json.dumps(document, ensure_ascii=False, allow_nan=False, indent=1).encode("utf-8")
-    )
-    handle.write(b"\n")
+    handle.write(_pretty(document).encode("utf-8") + b"\n")
 
 
 def load_json(handle: BinaryIO, *, allow_pickle: bool, location: str) -> Any:

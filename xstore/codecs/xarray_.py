@@ -65,7 +65,7 @@ def _dataset_tree(
             times[name] = dtype_to_str(original)
         storage, extra = encode_array(data)
         with ctx.at(name):
-            var_attrs = encode_attrs(var.attrs, ctx)
+            var_attrs = encode_attrs(_fit_fill_values(var.attrs, data, storage), ctx)
         var_attrs.update(extra)
         dims = tuple(var.dims) + (None,) * (storage.ndim - data.ndim)
         children[name] = Var(storage, var_attrs, dims)
@@ -76,6 +76,28 @@ def _dataset_tree(
     if info:
         tree_attrs[INFO] = json.dumps(info)
     return Tree(tree_attrs, children)
+
+
+_FILL_ATTRS = ("_FillValue", "missing_value")
+
+
+def _fit_fill_values(
+    attrs: dict[str, Any], data: np.ndarray, storage: np.ndarray
+) -> dict[str, Any]:
+    """Fill values in the stored dtype (netCDF requires it); dropped where the stored
+    form has no such value (complex pairs, raw bytes), which our encodings never need."""
+    if storage.dtype == data.dtype or not any(k in attrs for k in _FILL_ATTRS):
+        return attrs
+    out = dict(attrs)
+    for key in _FILL_ATTRS:
+        if key not in out:
+            continue
+        value = np.asarray(out[key])
+        if storage.dtype.kind in "iuf" and value.dtype.kind in "biuf":
+            out[key] = value.astype(storage.dtype)[()]
+        else:
+            del out[key]
+    return out
 
 
 def _info(node: Node) -> dict[str, Any]:
@@ -163,28 +185,22 @@ DATAARRAY_CODEC = Codec(DATAARRAY, _encode_dataarray, _decode_dataarray)
 DATATREE_CODEC = Codec(DATATREE, _encode_datatree, _decode_datatree)
 
 
-# -- JSON mode -----------------------------------------------------------------------------------
+# -- JSON mode: the same CF-encoded group, written as JSON -----------------------------------
+
+_CODECS = {DATASET: DATASET_CODEC, DATAARRAY: DATAARRAY_CODEC, DATATREE: DATATREE_CODEC}
 
 
 def _to_json(value: Any, ctx: EncodeContext) -> dict[str, Any]:
-    if isinstance(value, xr.DataTree):
-        nodes = {
-            path: node.to_dataset(inherit=False).to_dict(data="array")
-            for path, node in value.subtree_with_keys
-        }
-        return {"name": jsontag.to_json(value.name, ctx), "nodes": jsontag.to_json(nodes, ctx)}
-    return {"value": jsontag.to_json(value.to_dict(data="array"), ctx)}
+    tag = {xr.Dataset: DATASET, xr.DataArray: DATAARRAY, xr.DataTree: DATATREE}[type(value)]
+    node = _CODECS[tag].encode(value, ctx)
+    if node is None:
+        raise ctx.type_error(value, "xarray cannot encode it, and this mode does not allow pickle")
+    return {"group": jsontag.node_to_json(node, ctx)}
 
 
 def _from_json(obj: dict[str, Any], ctx: DecodeContext) -> Any:
-    tag = obj[jsontag.TAG]
-    if tag == DATATREE:
-        nodes = jsontag.from_json(obj["nodes"], ctx)
-        tree = xr.DataTree.from_dict({path: xr.Dataset.from_dict(d) for path, d in nodes.items()})
-        tree.name = jsontag.from_json(obj["name"], ctx)
-        return tree
-    factory = xr.Dataset if tag == DATASET else xr.DataArray
-    return factory.from_dict(jsontag.from_json(obj["value"], ctx))
+    node = jsontag.node_from_json(obj["group"], ctx)
+    return _CODECS[obj[jsontag.TAG]].decode(node, ctx)
 
 
 for _tag, _cls in ((DATASET, xr.Dataset), (DATAARRAY, xr.DataArray), (DATATREE, xr.DataTree)):
