@@ -1,0 +1,732 @@
+"""zarr format 3 stores: a directory, a ``.zip`` file or an fsspec URL.
+
+Layout (the same tree as the netCDF backend, so ``xr.open_datatree(engine="zarr")``
+shows what it shows for the netCDF file): groups are zarr groups, variables are zarr
+arrays whose ``dimension_names`` are the dimensions the core passes, attributes are
+the node's JSON attributes.  Everything goes through zarr's store classes
+(``LocalStore``, ``ZipStore``, ``FsspecStore``), never through the file system.
+
+Decisions worth knowing:
+
+* **Attributes.**  Numpy scalars become JSON numbers, 1-D arrays JSON lists.  JSON
+  has no NaN or infinity (zarr-python writes the non-standard tokens ``NaN`` and
+  ``Infinity``, which strict JSON readers reject, and one such token in consolidated
+  metadata would make the whole tree unreadable for them), so non-finite floats are
+  stored as the strings ``"NaN"``, ``"Infinity"``, ``"-Infinity"`` -- the spelling of
+  zarr v3 fill values -- and the names of the attributes holding them are listed in
+  the internal ``_xs_nonfinite`` attribute.  Only those attributes are turned back
+  into floats, so a string attribute ``"NaN"`` stays a string.
+* **Fill values.**  A ``_FillValue`` attribute becomes the array's zarr
+  ``fill_value`` and is also kept as an attribute encoded the way xarray writes
+  zarr v3 (base64 of a little-endian double for floats), so plain xarray masks with
+  it; string arrays keep it as ``_xs_fillvalue`` instead, because xarray fails on a
+  ``_FillValue`` attribute of a zarr v3 string array.  Without one, floats get NaN
+  (as xarray does) and other types zarr's default (0, ""); xarray does not mask with
+  the zarr ``fill_value`` of zarr v3 arrays, so no data (e.g. a 0) ever turns into
+  NaN for a plain reader.
+* **Names.**  A child called ``zarr.json`` would clash with its group's metadata
+  file; it is stored as ``_x_zarr.json`` (the escaped form of the same key).
+* **Growable arrays.**  Every zarr array can be resized; ``_xs_unlimited`` records
+  that the first axis of this one is meant to grow.  ``write_records`` writes the
+  chunks before the metadata that makes them part of the array, and shrinking
+  writes the metadata before it removes chunks, so a killed writer never leaves a
+  shape that covers unwritten (fill-value) records.
+* **Consolidated metadata** only helps plain readers: xstore itself always lists the
+  real members.  The first change after opening (or after a flush) removes it from
+  the root ``zarr.json``; ``flush()`` and ``close()`` write it afresh.  A reader
+  therefore sees either no consolidated metadata or a correct one, never a stale tree.
+* **Atomic metadata.**  zarr's ``LocalStore`` already writes every key to a
+  temporary file in the same directory and renames it into place, so a ``zarr.json``
+  is never torn, even by ``SIGKILL``; no subclass is needed.
+* **Zip files** cannot overwrite or delete members, and zarr rewrites ``zarr.json``
+  files often.  So a zip opened for writing is staged in a hidden temporary
+  directory next to it (extracted first in mode ``r+``); ``flush()`` and ``close()``
+  write a complete new zip beside the target and rename it over the target.  Every
+  flush therefore rewrites the whole zip: zips suit archives, use a directory for
+  long appends.  A killed writer leaves the last flushed zip intact (and the
+  staging directory behind).  Mode ``r`` reads the zip in place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import itertools
+import json
+import math
+import os
+import shutil
+import struct
+import tempfile
+import uuid
+import warnings
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+import zarr
+from zarr.abc.store import Store
+from zarr.codecs import BloscCodec, GzipCodec, ZstdCodec
+from zarr.core.buffer import default_buffer_prototype
+from zarr.core.sync import sync
+from zarr.errors import ZarrUserWarning
+from zarr.storage import FsspecStore, LocalStore, ZipStore
+
+from xstore.backends.base import Backend, Index, VarInfo
+from xstore.errors import StoreError
+from xstore.names import ESCAPE_PREFIX, INTERNAL_PREFIX, Path, dimension_name
+
+UNLIMITED = f"{INTERNAL_PREFIX}unlimited"  # 1 on arrays whose first axis grows
+NONFINITE = f"{INTERNAL_PREFIX}nonfinite"  # JSON list of attrs holding "NaN"/"Infinity"
+FILL = "_FillValue"
+# xarray reads a `_FillValue` attribute of a string array as an error (zarr v3), so a
+# string array keeps its `_FillValue` under this name (and as its zarr fill_value)
+STRING_FILL = f"{INTERNAL_PREFIX}fillvalue"
+_PRIVATE = (UNLIMITED, NONFINITE, STRING_FILL)  # bookkeeping attrs() never returns
+RECORD_CHUNK_BYTES = 2**20  # target chunk size along the record axis of growable arrays
+_STR_ITEM_BYTES = 16  # a guess at the size of one variable-length string
+_NONFINITE_TEXT = {math.inf: "Infinity", -math.inf: "-Infinity"}
+_TEXT_FLOAT = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+_STRING = np.dtype(object)
+ZARR_JSON_ESCAPED = ESCAPE_PREFIX + "zarr.json"
+
+Node = zarr.Group | zarr.Array
+
+
+# -- locations ---------------------------------------------------------------------------
+
+
+def _is_remote(location: str) -> bool:
+    return "://" in location and not location.startswith("file://")
+
+
+def _local(location: str) -> str:
+    return location[len("file://") :] if location.startswith("file://") else location
+
+
+def _is_zip(location: str) -> bool:
+    if _is_remote(location):
+        return False
+    path = _local(location)
+    return path.lower().endswith(".zip") or os.path.isfile(path)
+
+
+def store_exists(location: str) -> bool:
+    """True if something is stored at ``location`` (an empty directory is nothing)."""
+    if _is_remote(location):
+        return sync(_has_keys(FsspecStore.from_url(location, read_only=True)))
+    path = _local(location)
+    if os.path.isdir(path):
+        return bool(os.listdir(path))
+    return os.path.exists(path)
+
+
+async def _has_keys(store: Store) -> bool:
+    if await store.exists("zarr.json"):
+        return True
+    async for _ in store.list_dir(""):
+        return True
+    return False
+
+
+# -- attributes --------------------------------------------------------------------------
+
+
+def _json_number(value: Any) -> tuple[Any, bool]:
+    """A JSON-safe number and whether it had to be spelled as text (NaN, inf)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return ("NaN" if math.isnan(value) else _NONFINITE_TEXT[value]), True
+    return value, False
+
+
+def _to_json(value: Any) -> tuple[Any, bool]:
+    """An attribute value as JSON, and whether it holds non-finite floats as text."""
+    if isinstance(value, str):
+        return value, False
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    elif isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, list):
+        pairs = [_json_number(v.item() if isinstance(v, np.generic) else v) for v in value]
+        return [v for v, _ in pairs], any(text for _, text in pairs)
+    return _json_number(value)
+
+
+def _number(value: Any) -> Any:
+    """A JSON number as a numpy scalar (Python int if it fits no 64-bit type)."""
+    if isinstance(value, float):
+        return np.float64(value)
+    try:
+        return np.asarray(value)[()]
+    except OverflowError:
+        return value
+
+
+def _from_json(value: Any, nonfinite: bool) -> Any:
+    """Inverse of :func:`_to_json` (str stays str, numbers numpy, lists 1-D arrays)."""
+    if nonfinite:
+        if isinstance(value, list):
+            return np.array([_TEXT_FLOAT.get(v, v) for v in value], dtype=np.float64)
+        return np.float64(_TEXT_FLOAT.get(value, value))
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        return _number(value)
+    if (
+        isinstance(value, list)
+        and value
+        and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+    ):
+        return np.asarray(value)
+    return value  # JSON written by other tools (dicts, mixed lists) is passed on as is
+
+
+def _encode_fill(value: Any, dtype: np.dtype) -> Any:
+    """``_FillValue`` as xarray writes it for zarr v3 (``FillValueCoder.encode``)."""
+    if dtype.kind == "f":
+        return base64.standard_b64encode(struct.pack("<d", float(value))).decode()
+    if dtype.kind in "iu":
+        return int(value)
+    if dtype.kind == "b":
+        return bool(value)
+    return str(value)
+
+
+def _decode_fill(value: Any, dtype: np.dtype) -> Any:
+    """Inverse of :func:`_encode_fill`, as a scalar of the array's dtype."""
+    if dtype == _STRING:
+        return str(value)
+    if dtype.kind == "f" and isinstance(value, str):
+        if value in _TEXT_FLOAT:  # a zarr-style spelling written by another tool
+            value = _TEXT_FLOAT[value]
+        else:
+            value = struct.unpack("<d", base64.standard_b64decode(value))[0]
+    return np.asarray(value).astype(dtype)[()]
+
+
+def _fill_key(dtype: np.dtype) -> str:
+    return STRING_FILL if dtype == _STRING else FILL
+
+
+def _nonfinite_names(raw: Mapping[str, Any]) -> set[str]:
+    text = raw.get(NONFINITE)
+    return set(json.loads(text)) if isinstance(text, str) else set()
+
+
+def _compressors(name: str | None, level: int | None) -> Any:
+    if name is None:
+        return None
+    if name == "zstd":
+        return ZstdCodec(level=3 if level is None else level)
+    if name in ("gzip", "zlib"):
+        return GzipCodec(level=5 if level is None else level)
+    if name == "blosc":
+        return BloscCodec(cname="zstd", clevel=5 if level is None else level)
+    raise ValueError(f"zarr compression must be None, 'zstd', 'gzip' or 'blosc', not {name!r}")
+
+
+def _record_chunks(shape: tuple[int, ...], dtype: np.dtype) -> tuple[int, ...]:
+    """About :data:`RECORD_CHUNK_BYTES` of records per chunk, whole records."""
+    item = _STR_ITEM_BYTES if dtype == _STRING else dtype.itemsize
+    record = item * math.prod(shape[1:])
+    rows = max(1, RECORD_CHUNK_BYTES // max(1, record))
+    return (rows, *(max(1, s) for s in shape[1:]))
+
+
+# -- store-level helpers (async, run through zarr's event loop) ---------------------------
+
+
+async def _copy(source: Store, target: Store) -> None:
+    prototype = default_buffer_prototype()
+    async for key in source.list():
+        if key.endswith(".partial"):  # a temporary file of an interrupted write
+            continue
+        value = await source.get(key, prototype=prototype)
+        if value is not None:
+            await target.set(key, value)
+
+
+async def _drop_consolidated(store: Store) -> None:
+    """Remove consolidated metadata from the root ``zarr.json`` if it has any."""
+    prototype = default_buffer_prototype()
+    raw = await store.get("zarr.json", prototype=prototype)
+    if raw is None:
+        return
+    doc = json.loads(raw.to_bytes())
+    if doc.pop("consolidated_metadata", None) is None:
+        return
+    text = json.dumps(doc, indent=2).encode()
+    await store.set("zarr.json", prototype.buffer.from_bytes(text))
+
+
+async def _delete_node(store: Store, path: str) -> None:
+    """Remove a node: its ``zarr.json`` first, so no half-deleted node stays visible."""
+    await store.delete(f"{path}/zarr.json")
+    await store.delete_dir(path)
+
+
+async def _delete_keys(store: Store, keys: list[str]) -> None:
+    await asyncio.gather(*(store.delete(key) for key in keys))
+
+
+# -- the backend -------------------------------------------------------------------------
+
+
+class ZarrBackend(Backend):
+    """A zarr format 3 store (directory, zip file or fsspec URL)."""
+
+    name = "zarr"
+    reclaims_space = True
+
+    def __init__(
+        self,
+        location: str,
+        mode: str,
+        compression: str | None = None,
+        compression_level: int | None = None,
+    ) -> None:
+        if mode not in ("r", "r+", "w", "w-"):
+            raise ValueError(f"zarr backend mode must be 'r', 'r+', 'w' or 'w-', not {mode!r}")
+        self.location = os.fspath(location)
+        self.writable = mode != "r"
+        self._compressors = _compressors(compression, compression_level)
+        self._zip: str | None = None  # the zip file a writable zip store is flushed to
+        self._staging: str | None = None  # the directory it is staged in
+        self._nodes: dict[Path, Node] = {}
+        self._members: dict[Path, dict[str, Node]] = {}  # listings, kept current
+        self._dims: dict[Path, dict[str, tuple[int, bool]]] = {}  # name -> (size, grows)
+        self._dirty = mode in ("w", "w-")  # changed since the last consolidation
+        self._touched = False  # consolidated metadata already removed since last flush
+        self._store = self._open_store(mode)
+        try:
+            self._nodes[()] = self._open_root(mode)
+        except BaseException:
+            self._discard()
+            raise
+
+    # -- opening ---------------------------------------------------------------------
+    def _open_store(self, mode: str) -> Store:
+        location = self.location
+        if _is_remote(location):
+            return FsspecStore.from_url(location, read_only=mode == "r")
+        path = _local(location)
+        if mode == "w-" and store_exists(location):
+            raise FileExistsError(f"{location} already exists (mode 'w-')")
+        if _is_zip(location):
+            if mode == "r":
+                try:
+                    return sync(ZipStore.open(path, mode="r", read_only=True))
+                except Exception as exc:
+                    raise StoreError(f"cannot open {location} as a zarr zip file: {exc}") from exc
+            return self._stage_zip(path, mode)
+        if os.path.isfile(path):  # pragma: no cover - _is_zip takes every file
+            raise StoreError(f"{location} is a file, not a zarr directory")
+        if (
+            mode == "w"
+            and os.path.isdir(path)
+            and os.listdir(path)
+            and not os.path.exists(os.path.join(path, "zarr.json"))
+        ):
+            raise StoreError(f"refusing to overwrite {location}: it is not a zarr store")
+        return LocalStore(path, read_only=mode == "r")
+
+    def _stage_zip(self, path: str, mode: str) -> Store:
+        folder, name = os.path.split(os.path.abspath(path))
+        self._zip = path
+        self._staging = tempfile.mkdtemp(prefix=f".{name}.xstore-", dir=folder)
+        staging = LocalStore(self._staging)
+        if mode == "r+":
+            try:
+                source = sync(ZipStore.open(path, mode="r", read_only=True))
+                try:
+                    sync(_copy(source, staging))
+                finally:
+                    source.close()
+            except Exception as exc:
+                shutil.rmtree(self._staging, ignore_errors=True)
+                raise StoreError(f"cannot open {self.location} as a zarr zip file: {exc}") from exc
+        return staging
+
+    def _open_root(self, mode: str) -> zarr.Group:
+        try:
+            if mode in ("w", "w-"):
+                return zarr.create_group(self._store, zarr_format=3, overwrite=mode == "w")
+            return zarr.open_group(self._store, mode=mode, zarr_format=3, use_consolidated=False)  # type: ignore[arg-type]
+        except (FileExistsError, PermissionError):
+            raise
+        except zarr.errors.ContainsGroupError as exc:
+            raise FileExistsError(f"{self.location} already exists (mode {mode!r})") from exc
+        except Exception as exc:
+            raise StoreError(f"cannot open {self.location} as a zarr v3 group: {exc}") from exc
+
+    # -- lookups ---------------------------------------------------------------------
+    def _node(self, node: Path) -> Node:
+        obj = self._nodes.get(node)
+        if obj is None:
+            parent = self._group(node[:-1])
+            try:
+                obj = parent[_zarr_name(node[-1])]
+            except KeyError:
+                raise
+            except Exception as exc:
+                raise self._corrupt(node, exc) from exc
+            self._nodes[node] = obj
+        return obj
+
+    def _group(self, group: Path) -> zarr.Group:
+        obj = self._node(group)
+        if not isinstance(obj, zarr.Group):
+            raise TypeError(f"{'/'.join(group)} in {self.location} is an array, not a group")
+        return obj
+
+    def _array(self, node: Path) -> zarr.Array:
+        obj = self._node(node)
+        if not isinstance(obj, zarr.Array):
+            raise TypeError(f"{'/'.join(node)} in {self.location} is a group, not an array")
+        return obj
+
+    def _corrupt(self, node: Path, exc: Exception) -> StoreError:
+        where = "/" + "/".join(node)
+        return StoreError(f"cannot read the zarr metadata of {where} in {self.location}: {exc}")
+
+    def _listing(self, group: Path) -> dict[str, Node]:
+        listing = self._members.get(group)
+        if listing is None:
+            try:
+                with warnings.catch_warnings():  # temporary files of concurrent writes
+                    warnings.filterwarnings("ignore", "Object at .*partial", ZarrUserWarning)
+                    members = self._group(group).members()
+                listing = {_xstore_name(name): obj for name, obj in members}
+            except (KeyError, TypeError):
+                raise
+            except Exception as exc:
+                where = "/" + "/".join(group)
+                raise StoreError(
+                    f"cannot read the members of {where} in {self.location}: {exc}"
+                ) from exc
+            self._members[group] = listing
+            for name, obj in listing.items():
+                self._nodes[(*group, name)] = obj
+        return listing
+
+    def _group_dims(self, group: Path) -> dict[str, tuple[int, bool]]:
+        dims = self._dims.get(group)
+        if dims is None:
+            dims = {}
+            for name, obj in self._listing(group).items():
+                if isinstance(obj, zarr.Array):
+                    _add_dims(dims, _dim_names(obj, (*group, name)), obj.shape, _grows(obj))
+            self._dims[group] = dims
+        return dims
+
+    # -- change tracking -------------------------------------------------------------
+    def _touch(self) -> None:
+        """Call before every change: drop consolidated metadata once per flush cycle."""
+        if not self._touched:
+            if not self.writable:
+                raise PermissionError(f"{self.location} is open read-only (mode 'r')")
+            sync(_drop_consolidated(self._store))
+            self._touched = True
+        self._dirty = True
+
+    # -- structure -------------------------------------------------------------------
+    def children(self, group: Path) -> list[tuple[str, bool]]:
+        self._members.pop(group, None)  # always the real members, never a stale listing
+        return [(n, isinstance(o, zarr.Group)) for n, o in self._listing(group).items()]
+
+    def create_group(self, group: Path) -> None:
+        self._touch()
+        parent = self._group(group[:-1])
+        obj = parent.create_group(_zarr_name(group[-1]))
+        self._added(group, obj)
+        self._members[group] = {}
+        self._dims[group] = {}
+
+    def _added(self, node: Path, obj: Node) -> None:
+        self._nodes[node] = obj
+        listing = self._members.get(node[:-1])
+        if listing is not None:
+            listing[node[-1]] = obj
+
+    def delete(self, node: Path) -> None:
+        self._touch()
+        key = self._node(node).store_path.path  # KeyError if it is not there
+        sync(_delete_node(self._store, key))
+        for cache in (self._nodes, self._members, self._dims):
+            for path in [p for p in cache if p[: len(node)] == node]:
+                del cache[path]
+        self._members.get(node[:-1], {}).pop(node[-1], None)
+        self._dims.pop(node[:-1], None)
+
+    def dims(self, group: Path) -> dict[str, int]:
+        return {name: size for name, (size, _) in self._group_dims(group).items()}
+
+    # -- attributes ------------------------------------------------------------------
+    def attrs(self, node: Path) -> dict[str, Any]:
+        obj = self._node(node)
+        raw = obj.metadata.attributes
+        nonfinite = _nonfinite_names(raw)
+        out = {k: _from_json(v, k in nonfinite) for k, v in raw.items() if k not in _PRIVATE}
+        if isinstance(obj, zarr.Array):
+            key = _fill_key(_dtype(obj))
+            if key in raw:
+                out[FILL] = _decode_fill(raw[key], _dtype(obj))
+        return out
+
+    def set_attrs(self, node: Path, attrs: Mapping[str, Any]) -> None:
+        self._touch()
+        obj = self._node(node)
+        raw = dict(obj.metadata.attributes)
+        self._encode_into(raw, attrs, _dtype(obj) if isinstance(obj, zarr.Array) else None)
+        obj.attrs.put(raw)
+
+    def delete_attrs(self, node: Path, names: Iterable[str]) -> None:
+        self._touch()
+        obj = self._node(node)
+        raw = dict(obj.metadata.attributes)
+        nonfinite = _nonfinite_names(raw)
+        for name in names:
+            if name == FILL and isinstance(obj, zarr.Array):
+                name = _fill_key(_dtype(obj))
+            del raw[name]
+            nonfinite.discard(name)
+        _set_nonfinite(raw, nonfinite)
+        obj.attrs.put(raw)
+
+    @staticmethod
+    def _encode_into(raw: dict[str, Any], attrs: Mapping[str, Any], dtype: np.dtype | None) -> None:
+        """Add ``attrs`` to the JSON attributes ``raw`` (array dtype for ``_FillValue``)."""
+        nonfinite = _nonfinite_names(raw)
+        for name, value in attrs.items():
+            if name in _PRIVATE:
+                raise ValueError(f"attribute name {name!r} is reserved by the zarr backend")
+            if name == FILL and dtype is not None:
+                raw[_fill_key(dtype)], text = _encode_fill(value, dtype), False
+            else:
+                raw[name], text = _to_json(value)
+            if text:
+                nonfinite.add(name)
+            else:
+                nonfinite.discard(name)
+        _set_nonfinite(raw, nonfinite)
+
+    # -- variables -------------------------------------------------------------------
+    def create_variable(
+        self,
+        node: Path,
+        data: np.ndarray,
+        dims: tuple[str, ...],
+        attrs: Mapping[str, Any],
+        *,
+        unlimited: bool = False,
+        chunks: tuple[int, ...] | None = None,
+    ) -> None:
+        if len(dims) != data.ndim:
+            raise ValueError(f"{len(dims)} dimension names for a {data.ndim}-d array")
+        self._touch()
+        group = node[:-1]
+        existing = self._group_dims(group)
+        for axis, (dim, size) in enumerate(zip(dims, data.shape, strict=True)):
+            have = existing.get(dim)
+            flexible = (unlimited and axis == 0) or size == 0
+            if have is not None and not (have[1] or flexible or have[0] in (0, size)):
+                raise ValueError(f"dimension {dim!r} has size {have[0]}, not {size}")
+        dtype = _STRING if data.dtype.kind in "OUT" else data.dtype
+        attrs = dict(attrs)
+        fill = attrs.pop(FILL, None)
+        raw: dict[str, Any] = {}
+        self._encode_into(raw, attrs, dtype)
+        if fill is not None:
+            fill = np.asarray(fill).astype(dtype)[()]
+            raw[_fill_key(dtype)] = _encode_fill(fill, dtype)
+        elif dtype.kind == "f":
+            fill = np.nan  # as xarray does; never used as a mask by zarr v3 readers
+        if unlimited:
+            raw[UNLIMITED] = 1
+        if chunks is None:
+            if unlimited:
+                chunks = _record_chunks(data.shape, dtype)
+            elif 0 in data.shape or data.ndim == 0:
+                chunks = tuple(max(1, s) for s in data.shape)
+        arr = self._group(group).create_array(
+            _zarr_name(node[-1]),
+            shape=data.shape,
+            dtype=str if dtype == _STRING else dtype,
+            chunks=chunks if chunks is not None else "auto",
+            fill_value=fill,
+            compressors=self._compressors,
+            dimension_names=list(dims),
+            attributes=raw,
+        )
+        if data.size:
+            arr[...] = data
+        self._added(node, arr)
+        _add_dims(existing, tuple(dims), data.shape, unlimited)
+
+    def info(self, node: Path) -> VarInfo:
+        arr = self._array(node)
+        return VarInfo(tuple(arr.shape), _dtype(arr), _dim_names(arr, node), _grows(arr))
+
+    def read(self, node: Path, index: Index = ()) -> np.ndarray:
+        arr = self._array(node)
+        value = arr[index if index else ...]
+        if _dtype(arr) == _STRING:
+            if isinstance(value, str):
+                out = np.empty((), dtype=object)
+                out[()] = value
+                return out
+            return np.asarray(value).astype(object)
+        return np.asarray(value)
+
+    def write(self, node: Path, data: np.ndarray, index: Index = ()) -> None:
+        self._touch()
+        self._array(node)[index if index else ...] = data
+
+    def write_records(self, node: Path, start: int, block: np.ndarray) -> None:
+        self._touch()
+        arr = self._array(node)
+        end = start + len(block)
+        if end <= arr.shape[0]:
+            arr[start:end] = block
+            return
+        # data first, through a handle with the larger shape; then commit the shape
+        _view(arr, (end, *arr.shape[1:]))[start:end] = block
+        self._commit_shape(node, arr, (end, *arr.shape[1:]))
+
+    def set_length(self, node: Path, length: int) -> None:
+        self._touch()
+        arr = self._array(node)
+        old = arr.shape[0]
+        if length == old:
+            return
+        self._commit_shape(node, arr, (length, *arr.shape[1:]))
+        if length < old:  # the shape is committed; now clear what lies beyond it
+            self._clear_tail(arr, length)
+
+    def _commit_shape(self, node: Path, arr: zarr.Array, shape: tuple[int, ...]) -> None:
+        """Write ``arr``'s metadata with a new shape, touching no chunk."""
+        handle: Any = zarr.AsyncArray(metadata=arr.metadata, store_path=arr.store_path)
+        sync(handle.resize(shape, delete_outside_chunks=False))
+        view = zarr.Array(handle)
+        self._added(node, view)
+        dims = self._dims.get(node[:-1])
+        if dims is not None:
+            _add_dims(dims, _dim_names(view, node), view.shape, _grows(view))
+
+    def _clear_tail(self, old: zarr.Array, length: int) -> None:
+        """Fill the rest of the boundary chunk and delete chunks past ``length``."""
+        step = old.chunks[0]
+        first_gone = -(-length // step)
+        boundary_end = min(old.shape[0], first_gone * step)
+        if boundary_end > length:
+            old[length:boundary_end] = old.fill_value
+        counts = [-(-s // c) for s, c in zip(old.shape, old.chunks, strict=True)]
+        coords = itertools.product(range(first_gone, counts[0]), *(range(n) for n in counts[1:]))
+        prefix = old.store_path.path
+        keys = [f"{prefix}/{old.metadata.encode_chunk_key(c)}" for c in coords]
+        if keys:
+            sync(_delete_keys(self._store, keys))
+
+    # -- lifetime --------------------------------------------------------------------
+    def flush(self) -> None:
+        if not self.writable or self._store is None:
+            return
+        if self._dirty:
+            with warnings.catch_warnings():  # "consolidated metadata is not in the v3 spec"
+                warnings.simplefilter("ignore", ZarrUserWarning)
+                zarr.consolidate_metadata(self._store, zarr_format=3)
+            if self._zip is not None:
+                self._write_zip()
+        self._dirty = False
+        self._touched = False
+
+    def _write_zip(self) -> None:
+        assert self._zip is not None
+        folder, name = os.path.split(os.path.abspath(self._zip))
+        temp = os.path.join(folder, f".{name}.xstore-{uuid.uuid4().hex[:8]}.zip")
+        try:
+            target = ZipStore(temp, mode="w")
+            try:
+                sync(_copy(self._store, target))
+            finally:
+                target.close()
+            with open(temp, "rb") as handle:
+                os.fsync(handle.fileno())
+            os.replace(temp, self._zip)
+        finally:
+            if os.path.exists(temp):
+                os.remove(temp)
+
+    def close(self) -> None:
+        if self._store is None:
+            return
+        try:
+            self.flush()
+        finally:
+            self._discard()
+
+    def _discard(self) -> None:
+        store, self._store = self._store, None  # type: ignore[assignment]
+        if store is not None:
+            store.close()
+        if self._staging is not None:
+            shutil.rmtree(self._staging, ignore_errors=True)
+            self._staging = None
+        self._nodes.clear()
+        self._members.clear()
+        self._dims.clear()
+
+
+# -- names and array helpers ---------------------------------------------------------
+
+
+def _zarr_name(name: str) -> str:
+    """The node name in the store: a child called ``zarr.json`` would clash with the
+    group's own metadata file, so it is stored under its escaped form (which
+    :func:`xstore.names.decode_name` also turns back into ``zarr.json``)."""
+    return ZARR_JSON_ESCAPED if name == "zarr.json" else name
+
+
+def _xstore_name(name: str) -> str:
+    """Inverse of :func:`_zarr_name`."""
+    return "zarr.json" if name == ZARR_JSON_ESCAPED else name
+
+
+def _dtype(arr: zarr.Array) -> np.dtype:
+    dtype = np.dtype(arr.dtype)
+    return _STRING if dtype.kind in "OUT" else dtype
+
+
+def _grows(arr: zarr.Array) -> bool:
+    return bool(arr.metadata.attributes.get(UNLIMITED, 0))
+
+
+def _dim_names(arr: zarr.Array, node: Path) -> tuple[str, ...]:
+    """The array's dimension names; arrays written without them get generated ones."""
+    names = getattr(arr.metadata, "dimension_names", None) or (None,) * arr.ndim
+    return tuple(
+        dimension_name(len(node) - 1, node[-1], axis) if name is None else name
+        for axis, name in enumerate(names)
+    )
+
+
+def _add_dims(
+    dims: dict[str, tuple[int, bool]], names: Iterable[str], shape: Iterable[int], grows: bool
+) -> None:
+    for axis, (name, size) in enumerate(zip(names, shape, strict=True)):
+        have_size, have_grows = dims.get(name, (0, False))
+        dims[name] = (max(have_size, size), have_grows or (grows and axis == 0))
+
+
+def _set_nonfinite(raw: dict[str, Any], names: set[str]) -> None:
+    if names:
+        raw[NONFINITE] = json.dumps(sorted(names))
+    else:
+        raw.pop(NONFINITE, None)
+
+
+def _view(arr: zarr.Array, shape: tuple[int, ...]) -> zarr.Array:
+    """An in-memory handle on ``arr``'s data with another shape (nothing is written)."""
+    metadata = arr.metadata.update_shape(shape)
+    return zarr.Array(zarr.AsyncArray(metadata=metadata, store_path=arr.store_path))
