@@ -86,7 +86,9 @@ def _check_format(root_attrs: Mapping[str, Any], location: str) -> None:
 def _beside(target: str) -> Iterator[str]:
     """A temporary path next to ``target`` that replaces it only if the block succeeds."""
     folder, name = os.path.split(os.path.abspath(target))
-    temp = os.path.join(folder, f".{name}.xstore-{uuid.uuid4().hex[:8]}.tmp")
+    # keep the suffix: backends tell a zarr zip (".zip") from a zarr directory by it
+    suffix = os.path.splitext(name)[1]
+    temp = os.path.join(folder, f".{name}.xstore-{uuid.uuid4().hex[:8]}.tmp{suffix}")
     try:
         yield temp
         _replace(temp, target)
