@@ -67,10 +67,10 @@ import numpy as np
 import zarr
 from zarr.abc.store import Store
 from zarr.codecs import BloscCodec, GzipCodec, ZstdCodec
-from zarr.core.buffer import default_buffer_prototype
+from zarr.core.buffer import Buffer, default_buffer_prototype
 from zarr.core.sync import sync
 from zarr.errors import ZarrUserWarning
-from zarr.storage import FsspecStore, LocalStore, ZipStore
+from zarr.storage import FsspecStore, LocalStore, StorePath, ZipStore
 
 from xstore.backends.base import Backend, Index, VarInfo
 from xstore.errors import StoreError
@@ -247,6 +247,31 @@ async def _copy(source: Store, target: Store) -> None:
             await target.set(key, value)
 
 
+async def _read_members(store: Store, prefix: str) -> list[tuple[str, bytes]]:
+    """``(name, zarr.json bytes)`` of every child of the group at ``prefix``."""
+    prototype = default_buffer_prototype()
+    names = [name async for name in store.list_dir(prefix)]
+
+    async def metadata(name: str) -> Buffer | None:
+        return await store.get(f"{prefix}/{name}/zarr.json".lstrip("/"), prototype=prototype)
+
+    blobs = await asyncio.gather(*(metadata(name) for name in names))
+    return [(n, b.to_bytes()) for n, b in zip(names, blobs, strict=True) if b is not None]
+
+
+def _open_node(path: StorePath, doc: dict[str, Any]) -> Node:
+    """A group or array handle from its parsed ``zarr.json``."""
+    if doc.get("zarr_format") != 3:
+        raise ValueError(f"not zarr format 3 metadata (zarr_format={doc.get('zarr_format')!r})")
+    kind = doc.get("node_type")
+    if kind == "group":
+        return zarr.Group(zarr.AsyncGroup.from_dict(path, doc))
+    if kind == "array":
+        metadata: Any = doc  # validated by AsyncArray
+        return zarr.Array(zarr.AsyncArray(metadata=metadata, store_path=path))
+    raise ValueError(f"unknown node_type {kind!r}")
+
+
 async def _drop_consolidated(store: Store) -> None:
     """Remove consolidated metadata from the root ``zarr.json`` if it has any."""
     prototype = default_buffer_prototype()
@@ -391,23 +416,24 @@ class ZarrBackend(Backend):
         return StoreError(f"cannot read the zarr metadata of {where} in {self.location}: {exc}")
 
     def _listing(self, group: Path) -> dict[str, Node]:
+        """The group's children, read from the store on first use, then kept current.
+
+        Only entries with a ``zarr.json`` count: a directory still being written (or
+        a temporary file) is not a node yet.
+        """
         listing = self._members.get(group)
         if listing is None:
-            try:
-                with warnings.catch_warnings():  # temporary files of concurrent writes
-                    warnings.filterwarnings("ignore", "Object at .*partial", ZarrUserWarning)
-                    members = self._group(group).members()
-                listing = {_xstore_name(name): obj for name, obj in members}
-            except (KeyError, TypeError):
-                raise
-            except Exception as exc:
-                where = "/" + "/".join(group)
-                raise StoreError(
-                    f"cannot read the members of {where} in {self.location}: {exc}"
-                ) from exc
+            prefix = self._group(group).store_path.path
+            listing = {}
+            for name, blob in sync(_read_members(self._store, prefix)):
+                key = f"{prefix}/{name}" if prefix else name
+                try:
+                    obj = _open_node(StorePath(self._store, key), json.loads(blob))
+                except Exception as exc:
+                    raise self._corrupt((*group, name), exc) from exc
+                listing[_xstore_name(name)] = obj
+                self._nodes[(*group, _xstore_name(name))] = obj
             self._members[group] = listing
-            for name, obj in listing.items():
-                self._nodes[(*group, name)] = obj
         return listing
 
     def _group_dims(self, group: Path) -> dict[str, tuple[int, bool]]:
