@@ -21,6 +21,7 @@ from xstore.nodes import FORMAT, FORMAT_VERSION
 from xstore.store import Store, group_over, scratch_group
 
 OPEN_MODES = ("r", "r+", "a", "w", "w-")
+SERIES_OPTIONS = ("buffer_bytes", "buffer_records", "flush_interval", "chunk_bytes")
 SAVE_MODES = ("hdf5", "netcdf", "zarr", "json", "cloudpickle")
 _MODE_BACKEND = {"hdf5": "netcdf", "netcdf": "netcdf", "zarr": "zarr"}
 
@@ -48,6 +49,13 @@ def open(
     create if missing, ``"w"`` create or truncate, ``"w-"`` create, fail if it exists.
     ``backend`` (``"netcdf"`` or ``"zarr"``) is inferred from the path if not given;
     ``engine`` picks the netCDF library (``"netcdf4"``, the default, or ``"h5netcdf"``).
+
+    Options for appended series: ``buffer_bytes`` (records buffered per store, default
+    16 MiB), ``buffer_records`` (per series, default 4096), ``flush_interval`` (seconds
+    after which an append flushes, default 10; None: never), ``chunk_bytes`` (target
+    chunk size along the record axis, default 1 MiB).  Backend options:
+    ``compression`` (netCDF: ``"zlib"``; zarr: ``"zstd"``, ``"gzip"``, ``"blosc"``)
+    and ``compression_level``.
     """
     location = _location(path)
     if mode not in OPEN_MODES:
@@ -57,6 +65,7 @@ def open(
         if kind != "netcdf":
             raise ValueError(f"engine= applies to netCDF files, not to the {kind} backend")
         options["engine"] = engine
+    series_options = {k: options.pop(k) for k in SERIES_OPTIONS if k in options}
     present = backends.exists(location, kind)
     if mode in ("r", "r+") and not present:
         raise FileNotFoundError(errno.ENOENT, "no such store", location)
@@ -70,7 +79,7 @@ def open(
     except BaseException:
         opened.close()
         raise
-    return Store(core, mode=mode, allow_pickle=allow_pickle)
+    return Store(core, mode=mode, allow_pickle=allow_pickle, **series_options)
 
 
 def _check_format(root_attrs: Mapping[str, Any], location: str) -> None:

@@ -18,6 +18,7 @@ import numpy as np
 from xstore.backends.base import Backend
 from xstore.names import Path, decode_name, dimension_name, encode_name, is_internal
 from xstore.nodes import FORMAT, FORMAT_VERSION, SEQ, TYPE, Node, Tree, Var
+from xstore.series import chunk_shape
 
 
 @dataclass(slots=True)
@@ -134,21 +135,47 @@ class Core:
         dims = tuple(None if is_internal(d) else decode_name(d) for d in info.dims)
         return Var(data, attrs, dims, growable=info.unlimited)
 
+    def _buffered(self, node: Path) -> np.ndarray | None:
+        """Records of ``node`` buffered in this process (stored form), if any."""
+        for hook in self.hooks:
+            if hook.pending(node):
+                return hook.buffered(node)
+        return None
+
     def read_data(self, node: Path) -> np.ndarray:
         """A variable's stored array, including records still buffered in this process."""
         data = self.backend.read(node)
-        for hook in self.hooks:
-            data = hook.merged(node, data)
-        return data
+        buffered = self._buffered(node)
+        return data if buffered is None else np.concatenate([data, buffered])
 
     def read_slice(self, node: Path, index: tuple[Any, ...]) -> np.ndarray:
-        """Part of a variable, reading only that part when nothing is buffered for it."""
+        """Part of a variable (basic indexing), reading only that part from the backend."""
         if self.closed:
             raise ValueError(f"the store {self.location} is closed; load() views before closing")
-        for hook in self.hooks:
-            if hook.pending(node):
-                return self.read_data(node)[index]
-        return self.backend.read(node, index)
+        buffered = self._buffered(node)
+        if buffered is None:
+            return self.backend.read(node, index)
+        first, rest = (index[0], index[1:]) if index else (slice(None), ())
+        written = self.backend.info(node).shape[0]
+        total = written + len(buffered)
+        if isinstance(first, int | np.integer):
+            row = int(first) + total if first < 0 else int(first)
+            if row < written:
+                return self.backend.read(node, (row, *rest))
+            return buffered[(row - written, *rest)]
+        if not isinstance(first, slice) or (first.step or 1) < 0:
+            return self.read_data(node)[index]
+        start, stop, step = first.indices(total)
+        if start >= stop:
+            return self.backend.read(node, (slice(0, 0), *rest))
+        parts = []
+        if start < written:
+            parts.append(self.backend.read(node, (slice(start, min(stop, written), step), *rest)))
+        if stop > written:
+            skip = (written - start) % step if start < written else 0
+            begin = max(start, written) - written + (skip and step - skip)
+            parts.append(buffered[(slice(begin, stop - written, step), *rest)])
+        return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
     def length(self, node: Path) -> int:
         """Records in a growable variable, including those still buffered here."""
@@ -158,7 +185,9 @@ class Core:
         return length
 
     # -- writing -------------------------------------------------------------------------
-    def write_node(self, group: Path, name: str, node: Node) -> None:
+    def write_node(
+        self, group: Path, name: str, node: Node, *, chunks: tuple[int, ...] | None = None
+    ) -> None:
         """Store ``node`` as child ``name`` of ``group``, replacing what was there.
 
         Names and dimensions are checked before anything is written.  A replaced key
@@ -179,7 +208,7 @@ class Core:
         else:
             seq = self._take_seq(group)
         try:
-            self._write(group, plan, seq)
+            self._write(group, plan, seq, chunks)
         except BaseException as exc:
             idx.pop(name, None)
             self._undo(group, plan.stored, exc)
@@ -265,12 +294,24 @@ class Core:
         self._index[group][decode_name(old.stored)].tag = _tag(node)
         return True
 
-    def _write(self, group: Path, plan: _Plan, seq: int) -> None:
+    def _write(
+        self, group: Path, plan: _Plan, seq: int, chunks: tuple[int, ...] | None = None
+    ) -> None:
         path = (*group, plan.stored)
         attrs = {**plan.node.attrs, SEQ: np.int64(seq)}
         if isinstance(plan.node, Var):
             data = np.asarray(plan.node.data)
-            self.backend.create_variable(path, data, plan.dims, attrs, unlimited=plan.node.growable)
+            growable = plan.node.growable
+            if growable and chunks is None:
+                chunks = chunk_shape(data.shape[1:], data.dtype.itemsize or 8)
+            self.backend.create_variable(
+                path,
+                data,
+                plan.dims,
+                attrs,
+                unlimited=growable,
+                chunks=chunks if growable else None,
+            )
             self._attrs[path] = attrs
             return
         self.backend.create_group(path)

@@ -18,6 +18,7 @@ from xstore.codecs.attrs import decode_value, encode_value
 from xstore.core import Core, Entry
 from xstore.names import Path, encode_name, is_internal, split_key
 from xstore.nodes import ATTR_TYPES, Node, Tree
+from xstore.series import SeriesWriter
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -192,6 +193,46 @@ class Group(MutableMapping[str, Any]):
         """Write everything buffered and make it durable (see :meth:`Store.flush`)."""
         self._store.flush()
 
+    # -- time series -----------------------------------------------------------------------
+    def append(self, key: str, value: Any, record_dim: str | None = None) -> None:
+        """Append one record to the series ``key`` (created by the first record).
+
+        The first record fixes the record shape and dtype; later records of another
+        shape raise ``ValueError``, ones that do not cast safely (numpy ``same_kind``)
+        ``TypeError``, and nothing is written then.  ``record_dim`` names a record
+        dimension shared with other series appended in lockstep.  Records are
+        buffered; reading the series here includes them; :meth:`flush` writes them.
+        """
+        self._store._series().append(self._stored, key, value, record_dim)
+
+    def extend(self, key: str, values: Any, record_dim: str | None = None) -> None:
+        """Append many records at once (the leading axis of ``values``)."""
+        self._store._series().extend(self._stored, key, values, record_dim)
+
+
+def resolve_series_target(
+    core: Core, group: Path, key: str, create: bool
+) -> tuple[Path | None, str, Entry | None]:
+    """Where series ``key`` (relative to ``group``) lives: (parent, name, entry).
+
+    With ``create`` missing parent groups are made; without, a missing parent gives
+    ``None``.  Parents must be plain groups or stored dicts.
+    """
+    parts = split_key(key)
+    stored = group
+    for position, part in enumerate(parts[:-1]):
+        entry = core.index(stored).get(part)
+        if entry is None:
+            if not create:
+                return None, parts[-1], None
+            for name in parts[position:-1]:
+                stored = (*stored, core.create_group(stored, name).stored)
+            return stored, parts[-1], None
+        if not entry.is_group or entry.tag not in _TRAVERSABLE:
+            raise TypeError(f"cannot append to {key!r}: {part!r} holds a stored value, not a group")
+        stored = (*stored, entry.stored)
+    return stored, parts[-1], core.index(stored).get(parts[-1])
+
 
 class Attributes(MutableMapping[str, Any]):
     """The attributes of a group, with exact Python types (see :mod:`xstore.codecs.attrs`)."""
@@ -265,12 +306,25 @@ class Attributes(MutableMapping[str, Any]):
 class Store(Group):
     """An open store: the root :class:`Group` plus flush/close and ``with`` support."""
 
-    def __init__(self, core: Core, *, mode: str, allow_pickle: bool = False) -> None:
+    def __init__(
+        self, core: Core, *, mode: str, allow_pickle: bool = False, **series_options: Any
+    ) -> None:
         self._core_ref: Core | None = core
         self.mode = mode
         self.allow_pickle = allow_pickle
         self.location = core.location
+        self._series_options = series_options
+        self._writer: SeriesWriter | None = None
         super().__init__(self, (), ())
+
+    def _series(self) -> SeriesWriter:
+        """The store's series writer (created on first use)."""
+        if self._writer is None:
+            core = self._live_core()
+            core.require_writable("append")
+            self._writer = SeriesWriter(core, **self._series_options)
+            core.hooks.append(self._writer)
+        return self._writer
 
     def _live_core(self) -> Core:
         if self._core_ref is None:
