@@ -578,6 +578,10 @@ def test_growable_arrays(tmp_path: Path) -> None:
         backend.write_records(("e",), start, np.full((2, 3), float(start)))
     assert backend.info(("e",)).shape == (10, 3)
     assert backend.dims(()) == {"rec": 10, "x": 3, "y": 2}
+    assert backend.read(("e",))[:, 0].tolist() == [0.0, 0.0, 2.0, 2.0, 4.0, 4.0, 6, 6, 8, 8]
+    assert [name for name, _ in backend.children(())] and backend.info(("e",)).shape == (10, 3)
+    # the data is on disk, the shape that exposes it only after the flush
+    assert zarr.open_array(path + "/e", mode="r").shape == (0, 3)
     backend.flush()
     assert zarr.open_array(path + "/e", mode="r").shape == (10, 3)
     backend.set_length(("e",), 3)

@@ -28,9 +28,12 @@ Decisions worth knowing:
   file; it is stored as ``_x_zarr.json`` (the escaped form of the same key).
 * **Growable arrays.**  Every zarr array can be resized; ``_xs_unlimited`` records
   that the first axis of this one is meant to grow.  ``write_records`` writes the
-  chunks before the metadata that makes them part of the array, and shrinking
-  writes the metadata before it removes chunks, so a killed writer never leaves a
-  shape that covers unwritten (fill-value) records.
+  chunks at once but keeps the larger shape in memory; ``flush()`` writes the
+  ``zarr.json`` of every grown array back to back.  So a shape never covers
+  unwritten (fill-value) records, and series appended in lockstep (a shared record
+  dimension) reach the disk together: a killed writer leaves them at the lengths of
+  its last flush (only a kill inside that last burst of metadata writes can split
+  them).  Shrinking writes the shape before it removes chunks.
 * **Consolidated metadata** only helps plain readers: xstore itself always lists the
   real members.  The first change after opening (or after a flush) removes it from
   the root ``zarr.json``; ``flush()`` and ``close()`` write it afresh.  A reader
@@ -291,6 +294,14 @@ async def _delete_node(store: Store, path: str) -> None:
     await store.delete_dir(path)
 
 
+async def _save_shapes(handles: list[Any]) -> None:
+    """Write the ``zarr.json`` of arrays whose shape changed in memory (no chunk is
+    touched: ``resize`` to the shape they already have only saves the metadata)."""
+    await asyncio.gather(
+        *(h.resize(h.metadata.shape, delete_outside_chunks=False) for h in handles)
+    )
+
+
 async def _delete_keys(store: Store, keys: list[str]) -> None:
     await asyncio.gather(*(store.delete(key) for key in keys))
 
@@ -321,6 +332,7 @@ class ZarrBackend(Backend):
         self._nodes: dict[Path, Node] = {}
         self._members: dict[Path, dict[str, Node]] = {}  # listings, kept current
         self._dims: dict[Path, dict[str, tuple[int, bool]]] = {}  # name -> (size, grows)
+        self._uncommitted: dict[Path, Any] = {}  # grown arrays whose zarr.json lags behind
         self._dirty = mode in ("w", "w-")  # changed since the last consolidation
         self._touched = False  # consolidated metadata already removed since last flush
         self._store = self._open_store(mode)
@@ -427,12 +439,16 @@ class ZarrBackend(Backend):
             listing = {}
             for name, blob in sync(_read_members(self._store, prefix)):
                 key = f"{prefix}/{name}" if prefix else name
+                path = (*group, _xstore_name(name))
+                if path in self._uncommitted:  # its zarr.json does not have the shape yet
+                    listing[path[-1]] = self._nodes[path]
+                    continue
                 try:
                     obj = _open_node(StorePath(self._store, key), json.loads(blob))
                 except Exception as exc:
-                    raise self._corrupt((*group, name), exc) from exc
-                listing[_xstore_name(name)] = obj
-                self._nodes[(*group, _xstore_name(name))] = obj
+                    raise self._corrupt(path, exc) from exc
+                listing[path[-1]] = obj
+                self._nodes[path] = obj
             self._members[group] = listing
         return listing
 
@@ -479,7 +495,7 @@ class ZarrBackend(Backend):
         self._touch()
         key = self._node(node).store_path.path  # KeyError if it is not there
         sync(_delete_node(self._store, key))
-        for cache in (self._nodes, self._members, self._dims):
+        for cache in (self._nodes, self._members, self._dims, self._uncommitted):
             for path in [p for p in cache if p[: len(node)] == node]:
                 del cache[path]
         self._members.get(node[:-1], {}).pop(node[-1], None)
@@ -613,12 +629,13 @@ class ZarrBackend(Backend):
         self._touch()
         arr = self._array(node)
         end = start + len(block)
-        if end <= arr.shape[0]:
-            arr[start:end] = block
-            return
-        # data first, through a handle with the larger shape; then commit the shape
-        _view(arr, (end, *arr.shape[1:]))[start:end] = block
-        self._commit_shape(node, arr, (end, *arr.shape[1:]))
+        if end > arr.shape[0]:
+            # the data goes first, through a handle with the larger shape; the shape
+            # reaches zarr.json at the next flush, together with every other series
+            handle = _handle(arr, (end, *arr.shape[1:]))
+            self._uncommitted[node] = handle
+            arr = self._reshaped(node, handle)
+        arr[start:end] = block
 
     def set_length(self, node: Path, length: int) -> None:
         self._touch()
@@ -626,19 +643,32 @@ class ZarrBackend(Backend):
         old = arr.shape[0]
         if length == old:
             return
-        self._commit_shape(node, arr, (length, *arr.shape[1:]))
-        if length < old:  # the shape is committed; now clear what lies beyond it
+        handle = _handle(arr, (length, *arr.shape[1:]))
+        self._uncommitted.pop(node, None)
+        sync(_save_shapes([handle]))  # the shape first: no reader sees a cleared record
+        self._reshaped(node, handle)
+        if length < old:
+            self._dims.pop(node[:-1], None)  # a dimension may have shrunk
             self._clear_tail(arr, length)
 
-    def _commit_shape(self, node: Path, arr: zarr.Array, shape: tuple[int, ...]) -> None:
-        """Write ``arr``'s metadata with a new shape, touching no chunk."""
-        handle: Any = zarr.AsyncArray(metadata=arr.metadata, store_path=arr.store_path)
-        sync(handle.resize(shape, delete_outside_chunks=False))
-        view = zarr.Array(handle)
-        self._added(node, view)
+    def _reshaped(self, node: Path, handle: Any) -> zarr.Array:
+        """Make ``handle`` (the node with a new shape) the node's cached array."""
+        arr = zarr.Array(handle)
+        self._added(node, arr)
         dims = self._dims.get(node[:-1])
         if dims is not None:
-            _add_dims(dims, _dim_names(view, node), view.shape, _grows(view))
+            _add_dims(dims, _dim_names(arr, node), arr.shape, _grows(arr))
+        return arr
+
+    def _commit_shapes(self) -> None:
+        """Write the shapes that grew since the last flush, all at once."""
+        handles, self._uncommitted = list(self._uncommitted.values()), {}
+        if handles:
+            sync(_save_shapes(handles))
+
+    def array_chunks(self, node: Path) -> tuple[int, ...]:
+        """The chunk shape of a variable (for tests and ``xstore tree``)."""
+        return tuple(self._array(node).chunks)
 
     def _clear_tail(self, old: zarr.Array, length: int) -> None:
         """Fill the rest of the boundary chunk and delete chunks past ``length``."""
@@ -658,6 +688,7 @@ class ZarrBackend(Backend):
     def flush(self) -> None:
         if not self.writable or self._store is None:
             return
+        self._commit_shapes()
         if self._dirty:
             with warnings.catch_warnings():  # "consolidated metadata is not in the v3 spec"
                 warnings.simplefilter("ignore", ZarrUserWarning)
@@ -702,6 +733,7 @@ class ZarrBackend(Backend):
         self._nodes.clear()
         self._members.clear()
         self._dims.clear()
+        self._uncommitted.clear()
 
 
 # -- names and array helpers ---------------------------------------------------------
@@ -752,7 +784,7 @@ def _set_nonfinite(raw: dict[str, Any], names: set[str]) -> None:
         raw.pop(NONFINITE, None)
 
 
-def _view(arr: zarr.Array, shape: tuple[int, ...]) -> zarr.Array:
-    """An in-memory handle on ``arr``'s data with another shape (nothing is written)."""
+def _handle(arr: zarr.Array, shape: tuple[int, ...]) -> Any:
+    """An ``AsyncArray`` on ``arr``'s data with another shape (nothing is written)."""
     metadata = arr.metadata.update_shape(shape)
-    return zarr.Array(zarr.AsyncArray(metadata=metadata, store_path=arr.store_path))
+    return zarr.AsyncArray(metadata=metadata, store_path=arr.store_path)
