@@ -389,7 +389,8 @@ class ZarrBackend(Backend):
         try:
             if mode in ("w", "w-"):
                 return zarr.create_group(self._store, zarr_format=3, overwrite=mode == "w")
-            return zarr.open_group(self._store, mode=mode, zarr_format=3, use_consolidated=False)  # type: ignore[arg-type]
+            access: Any = mode  # "r" or "r+"
+            return zarr.open_group(self._store, mode=access, zarr_format=3, use_consolidated=False)
         except (FileExistsError, PermissionError):
             raise
         except zarr.errors.ContainsGroupError as exc:
@@ -404,7 +405,7 @@ class ZarrBackend(Backend):
             parent = self._group(node[:-1])
             try:
                 obj = parent[_zarr_name(node[-1])]
-            except KeyError:
+            except KeyError:  # no such node: the caller's KeyError
                 raise
             except Exception as exc:
                 raise self._corrupt(node, exc) from exc
