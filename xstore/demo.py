@@ -1,32 +1,48 @@
-"""``xstore demo``: write a small nested result, read it back, show how to open it."""
+"""``xstore demo``: a small simulation that appends a trajectory, then how to open it."""
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 
 import xstore
+from xstore.inspect import describe
 
 
-def run(path: str, steps: int = 2000) -> None:
+def run(path: str = "demo.nc", steps: int = 2000, particles: int = 100) -> None:
+    """Langevin dynamics of particles in a harmonic well, one frame per step."""
     rng = np.random.default_rng(42)
-    data = {
-        "params": {"temperature": 300.0, "steps": steps, "method": "langevin", "seed": 42},
-        "positions": rng.normal(size=(100, 3)),
-        "energies": rng.normal(-1.0, 0.1, size=steps),
-        "analysis": {"rdf": {"r": np.linspace(0, 1, 50), "g": rng.random(50)}, "ok": True},
+    dt, friction, temperature = 0.01, 1.0, 1.0
+    params = {
+        "steps": steps,
+        "particles": particles,
+        "dt": dt,
+        "friction": friction,
+        "temperature": temperature,
+        "integrator": "Euler-Maruyama",
     }
-    xstore.save(data, path)
-    loaded = xstore.load(path)
-    print(f"saved and loaded {path}:")
-    for key, value in loaded.items():
-        print(f"  {key}: {_short(value)}")
-    print("\nopen it with plain xarray:")
-    print(f'  import xarray as xr; tree = xr.open_datatree("{path}")')
-
-
-def _short(value: object) -> str:
-    if isinstance(value, np.ndarray):
-        return f"array {value.dtype} {value.shape}"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {_short(v)}" for k, v in value.items()) + "}"
-    return repr(value)
+    x = rng.normal(size=(particles, 3))
+    v = np.zeros_like(x)
+    noise = np.sqrt(2 * friction * temperature * dt)
+    with xstore.open(path, "w") as store:
+        store["params"] = params
+        traj = store.create_group("trajectory")
+        traj.attrs["description"] = "positions and energies, one frame per step"
+        for step in range(steps):
+            v += -x * dt - friction * v * dt + noise * rng.normal(size=x.shape)
+            x += v * dt
+            traj.append("time", step * dt, record_dim="frame")
+            traj.append("positions", x.astype(np.float32), record_dim="frame")
+            traj.append("potential_energy", 0.5 * float((x**2).sum()), record_dim="frame")
+            traj.append("kinetic_energy", 0.5 * float((v**2).sum()), record_dim="frame")
+            if (step + 1) % 500 == 0:
+                store.flush()  # from here on a crash loses nothing written so far
+        store["final"] = {"positions": x, "velocities": v}
+    print(f"ran {steps} steps of {particles} particles into {path}\n")
+    with xstore.open(path, "r") as store:
+        for line in describe(store):
+            print(line)
+    print("\nopen it with plain xarray (no xstore needed):")
+    print(f'  import xarray as xr; tree = xr.open_datatree("{os.fspath(path)}")')
+    print('  tree["trajectory"].dataset  # positions, energies and time along "frame"')

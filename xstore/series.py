@@ -38,6 +38,7 @@ DEFAULT_FLUSH_INTERVAL = 10.0  # seconds
 DEFAULT_CHUNK_BYTES = 2**20
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_clock = time.monotonic
 _FAST_SCALARS = {float: np.dtype(np.float64), int: np.dtype(np.int64), bool: np.dtype(bool)}
 
 
@@ -55,6 +56,68 @@ def chunk_shape(
     return (1, min(rows, record_shape[0]), *record_shape[1:])
 
 
+class _Buffer:
+    """Records waiting to be written: a growing numpy block (one setitem copies and
+    casts a record), or a list for strings.  Index 0 is the oldest record."""
+
+    __slots__ = ("block", "capacity", "items", "shape", "used")
+
+    def __init__(self, shape: tuple[int, ...], dtype: np.dtype) -> None:
+        self.used = 0
+        self.shape = shape
+        self.items: list[Any] | None = [] if dtype.kind == "O" else None
+        self.block = None if dtype.kind == "O" else np.empty((16, *shape), dtype=dtype)
+        self.capacity = 0 if self.block is None else 16
+
+    def __len__(self) -> int:
+        return self.used
+
+    def add(self, records: np.ndarray | Sequence[Any]) -> None:
+        """Append records (a block along axis 0, or a sequence for strings)."""
+        n = len(records)
+        if self.items is not None:
+            self.items.extend(records)
+        else:
+            assert self.block is not None
+            if self.used + n > len(self.block):
+                grown = np.empty(
+                    (max(2 * len(self.block), self.used + n), *self.block.shape[1:]),
+                    self.block.dtype,
+                )
+                grown[: self.used] = self.block[: self.used]
+                self.block = grown
+                self.capacity = len(grown)
+            self.block[self.used : self.used + n] = records
+        self.used += n
+
+    def drop_last(self, n: int) -> None:
+        if self.items is not None:
+            del self.items[len(self.items) - n :]
+        self.used -= n
+
+    def take(self, n: int) -> np.ndarray:
+        """The ``n`` oldest records (removed from the buffer)."""
+        out = self.peek(n).copy()
+        if self.items is not None:
+            del self.items[:n]
+        else:
+            assert self.block is not None
+            self.block[: self.used - n] = self.block[n : self.used]
+        self.used -= n
+        return out
+
+    def peek(self, n: int | None = None) -> np.ndarray:
+        """The ``n`` oldest records (all if None) as one array, left in the buffer."""
+        n = self.used if n is None else n
+        if self.items is None:
+            assert self.block is not None
+            return self.block[:n]
+        out = np.empty((n, *self.shape), dtype=object)
+        for i, item in enumerate(self.items[:n]):
+            out[i] = item
+        return out
+
+
 @dataclass(eq=False)
 class _Series:
     """One growable variable and its buffer."""
@@ -65,15 +128,19 @@ class _Series:
     shape: tuple[int, ...]  # of one record
     dtype: np.dtype  # of records as the user gives them (object: str)
     written: int  # records on disk
-    records: list[Any] = field(default_factory=list)
+    buffer: _Buffer = field(init=False)
     record_bytes: int = 0
     codec: UserCodec | None = None
     codec_attrs: dict[str, Any] | None = None
     user_dim: str | None = None  # the record_dim name users pass (None: the series' own)
+    alive: bool = True  # False once deleted or replaced (cached references must not use it)
+
+    def __post_init__(self) -> None:
+        self.buffer = _Buffer(self.shape, self.dtype)
 
     @property
     def count(self) -> int:
-        return self.written + len(self.records)
+        return self.written + len(self.buffer)
 
     @property
     def fast_type(self) -> type | None:
@@ -110,26 +177,58 @@ class SeriesWriter:
         self._series: dict[Path, _Series] = {}
         self._by_key: dict[tuple[Path, str], _Series] = {}
         self._lockstep: dict[tuple[Path, str], list[_Series]] = {}
-        self._buffered_bytes = 0
-        self._last_write = time.monotonic()
+        self._budget = buffer_bytes  # bytes that may still be buffered
+        self._deadline = float("inf")  # when buffered records must be written
+        self._restart_clock()
+
+    def _restart_clock(self) -> None:
+        if self.flush_interval is not None:
+            self._deadline = time.monotonic() + self.flush_interval
 
     # -- appending ---------------------------------------------------------------------------
-    def append(self, group: Path, key: str, value: Any, record_dim: str | None) -> None:
+    def fast_append(self, series: _Series, value: Any) -> bool:
+        """Buffer ``value`` if it needs no conversion or check (the hot path); else False."""
+        buffer = series.buffer
+        block = buffer.block
+        if block is None:
+            return False
+        kind = type(value)
+        if kind is np.ndarray:
+            dtype = value.dtype
+            if value.shape != series.shape or (dtype is not series.dtype and dtype != series.dtype):
+                return False
+        elif kind is not series.fast_type or (
+            kind is int and not _INT64_MIN <= value <= _INT64_MAX
+        ):
+            return False
+        used = buffer.used
+        if used == buffer.capacity:
+            return False
+        block[used] = value
+        used += 1
+        buffer.used = used
+        self._budget -= series.record_bytes
+        if used >= self.buffer_records or self._budget <= 0 or _clock() >= self._deadline:
+            self._bound_reached(series, 1)
+        return True
+
+    def append(self, group: Path, key: str, value: Any, record_dim: str | None) -> _Series:
+        """Append one record; returns the series (callers may cache it for fast_append)."""
         series = self._by_key.get((group, key))
-        if series is not None and (record_dim is None or record_dim == series.user_dim):
-            kind = type(value)
-            if kind is series.fast_type and (kind is not int or _INT64_MIN <= value <= _INT64_MAX):
-                self._buffer(series, [value])
-                return
-            if kind is np.ndarray and value.shape == series.shape and value.dtype == series.dtype:
-                self._buffer(series, [value.copy()])
-                return
-        self._add(group, key, value, record_dim, single=True)
+        if (
+            series is not None
+            and (record_dim is None or record_dim == series.user_dim)
+            and self.fast_append(series, value)
+        ):
+            return series
+        return self._add(group, key, value, record_dim, single=True)
 
     def extend(self, group: Path, key: str, values: Any, record_dim: str | None) -> None:
         self._add(group, key, values, record_dim, single=False)
 
-    def _add(self, group: Path, key: str, value: Any, record_dim: str | None, single: bool) -> None:
+    def _add(
+        self, group: Path, key: str, value: Any, record_dim: str | None, single: bool
+    ) -> _Series:
         from xstore.store import resolve_series_target
 
         self._core.require_writable(f"append to {key!r}")
@@ -148,7 +247,10 @@ class SeriesWriter:
         else:
             self._check_dim(series, record_dim, key)
         self._by_key[(group, key)] = series
-        self._buffer(series, list(block) if block.ndim else [block])
+        series.buffer.add(block)
+        self._budget -= series.record_bytes * len(block)
+        self._bound_reached(series, len(block))
+        return series
 
     def _records(
         self, series: _Series | None, value: Any, single: bool, key: str
@@ -181,7 +283,7 @@ class SeriesWriter:
                 raise TypeError(
                     f"cannot append {type(value).__name__} values to {key!r}: not an array type"
                 )
-            if block.dtype.kind == "U" or block.dtype == object:
+            if block.dtype.kind in "UO":
                 _check_strings(block, key)
             return block, codec, attrs
         if block.shape[1:] != series.shape:
@@ -277,7 +379,7 @@ class SeriesWriter:
     def _register(self, series: _Series) -> None:
         if not is_internal(series.dim):
             series.user_dim = decode_name(series.dim)
-        if series.dtype == object:
+        if series.dtype.kind == "O":
             series.record_bytes = 64 * max(1, int(np.prod(series.shape, dtype=np.int64)))
         self._series[series.node] = series
         members = self._lockstep.setdefault((series.group, series.dim), [])
@@ -338,21 +440,17 @@ class SeriesWriter:
             )
 
     # -- buffering and writing -----------------------------------------------------------------
-    def _buffer(self, series: _Series, records: Sequence[Any]) -> None:
-        series.records.extend(records)
-        self._buffered_bytes += series.record_bytes * len(records)
+    def _bound_reached(self, series: _Series, added: int) -> None:
+        """Write blocks if a bound is reached (records, bytes or time) by ``added`` records."""
         if (
-            len(series.records) >= self.buffer_records
-            or self._buffered_bytes >= self.buffer_bytes
-            or (
-                self.flush_interval is not None
-                and time.monotonic() - self._last_write > self.flush_interval
-            )
+            len(series.buffer) >= self.buffer_records
+            or self._budget <= 0
+            or time.monotonic() >= self._deadline
         ):
             self._core.flush()
-            if len(series.records) > self.buffer_records:  # ahead of a lagging lockstep partner
-                del series.records[len(series.records) - len(records) :]
-                self._buffered_bytes -= series.record_bytes * len(records)
+            if len(series.buffer) > self.buffer_records:  # ahead of a lagging lockstep partner
+                series.buffer.drop_last(added)
+                self._budget += series.record_bytes * added
                 name = decode_name(series.node[-1])
                 raise ValueError(
                     f"{name!r} would be more than {self.buffer_records} records ahead of a "
@@ -365,44 +463,35 @@ class SeriesWriter:
             frames = min(s.count for s in members)
             for series in members:
                 self._write(series, frames)
-        self._buffered_bytes = sum(s.record_bytes * len(s.records) for s in self._series.values())
-        self._last_write = time.monotonic()
+        buffered = sum(s.record_bytes * len(s.buffer) for s in self._series.values())
+        self._budget = self.buffer_bytes - buffered
+        self._restart_clock()
 
     def _write(self, series: _Series, frames: int) -> None:
         todo = frames - series.written
         if todo <= 0:
             return
-        block = self._stack(series, series.records[:todo])
+        block, _ = encode_array(series.buffer.peek(todo))
         self._core.backend.write_records(series.node, series.written, block)
         series.written = frames
-        del series.records[:todo]
-
-    @staticmethod
-    def _stack(series: _Series, records: list[Any]) -> np.ndarray:
-        if series.dtype == object:
-            out = np.empty((len(records), *series.shape), dtype=object)
-            for i, record in enumerate(records):
-                out[i] = record
-            return out
-        block = np.asarray(records, dtype=series.dtype)
-        data, _ = encode_array(block)
-        return data
+        series.buffer.take(todo)
 
     # -- reading (records still buffered are part of the series) ---------------------------------
     def pending(self, node: Path) -> int:
         series = self._series.get(node)
-        return len(series.records) if series is not None else 0
+        return len(series.buffer) if series is not None else 0
 
     def buffered(self, node: Path) -> np.ndarray:
         """The buffered records of ``node`` stacked in their stored form."""
-        series = self._series[node]
-        return self._stack(series, series.records)
+        data, _ = encode_array(self._series[node].buffer.peek())
+        return data
 
     def forget(self, prefix: Path) -> None:
         """Drop the series at or below ``prefix`` (deleted or replaced)."""
         for node in [n for n in self._series if n[: len(prefix)] == prefix]:
             series = self._series.pop(node)
-            self._buffered_bytes -= series.record_bytes * len(series.records)
+            series.alive = False
+            self._budget += series.record_bytes * len(series.buffer)
             self._lockstep[(series.group, series.dim)].remove(series)
             if not self._lockstep[(series.group, series.dim)]:
                 del self._lockstep[(series.group, series.dim)]
@@ -420,7 +509,7 @@ def _as_block(value: Any, single: bool, series: _Series | None, key: str) -> np.
         arr = arr[np.newaxis]
     elif arr.ndim == 0:
         raise ValueError(f"extend({key!r}, ...) needs a sequence of records, got a scalar")
-    if series is None or series.dtype == object or arr.dtype == series.dtype:
+    if series is None or series.dtype.kind == "O" or arr.dtype == series.dtype:
         return arr
     if arr.shape[1:] != series.shape:
         return arr  # the caller reports the shape
@@ -440,7 +529,7 @@ def _as_block(value: Any, single: bool, series: _Series | None, key: str) -> np.
 
 
 def _cast(block: np.ndarray, series: _Series, key: str) -> np.ndarray:
-    if series.dtype == object:
+    if series.dtype.kind == "O":
         if block.dtype.kind not in "UO":
             raise TypeError(f"cannot append {block.dtype} records to the str series {key!r}")
         _check_strings(block, key)

@@ -18,7 +18,7 @@ from xstore.codecs.attrs import decode_value, encode_value
 from xstore.core import Core, Entry
 from xstore.names import Path, encode_name, is_internal, split_key
 from xstore.nodes import ATTR_TYPES, Node, Tree
-from xstore.series import SeriesWriter
+from xstore.series import SeriesWriter, _Series
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -33,6 +33,7 @@ class Group(MutableMapping[str, Any]):
         self._store = store
         self._stored = stored
         self._names = names
+        self._fast: dict[str, _Series] = {}  # series appended through this object
 
     # -- identity ------------------------------------------------------------------------
     @property
@@ -203,7 +204,15 @@ class Group(MutableMapping[str, Any]):
         dimension shared with other series appended in lockstep.  Records are
         buffered; reading the series here includes them; :meth:`flush` writes them.
         """
-        self._store._series().append(self._stored, key, value, record_dim)
+        series = self._fast.get(key)
+        if (
+            series is not None
+            and series.alive
+            and (record_dim is None or record_dim == series.user_dim)
+            and self._store._writer.fast_append(series, value)  # type: ignore[union-attr]
+        ):
+            return
+        self._fast[key] = self._store._series().append(self._stored, key, value, record_dim)
 
     def extend(self, key: str, values: Any, record_dim: str | None = None) -> None:
         """Append many records at once (the leading axis of ``values``)."""

@@ -1,0 +1,299 @@
+"""Appending time series: xstore against raw h5py/netCDF4/zarr and openmmtools, in one run.
+
+Measures records/s for small records (a 3-vector per step), MB/s for large records
+((10000, 3) float32 per step) and the time to read a whole 10^5-record series back.
+openmmtools runs in its own environment (it pins old packages): point
+``--openmmtools-python`` (or $XSTORE_OPENMMTOOLS_PYTHON) at a Python where
+``pip install openmm netCDF4 pyyaml scipy mdtraj pymbar mpiplus numba pandas`` then
+``pip install --no-deps openmmtools`` was run; default ``/opt/omm-env/bin/python``.
+
+Targets (issue 4), as ratios from the same run: small records >= 0.5x raw buffered h5py
+and >= 20x openmmtools; large records >= 0.8x raw buffered h5py; whole-series read
+<= 1.5x raw h5py's time.  Run: ``python benchmarks/bench_append.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(__file__))
+from common import table
+
+import xstore
+
+BLOCK = 1024
+SMALL = np.arange(3, dtype=np.float64)
+LARGE = np.zeros((10000, 3), dtype=np.float32)
+
+
+def rate(append: Callable[[int], None], finish: Callable[[], None], n: int) -> float:
+    """Records per second for ``n`` appends plus the final flush/close."""
+    start = time.perf_counter()
+    for i in range(n):
+        append(i)
+    finish()
+    return n / (time.perf_counter() - start)
+
+
+# -- raw baselines ------------------------------------------------------------------------------
+
+
+class RawH5py:
+    """What a careful h5py user writes: a block buffer, resize, write, flush at the end."""
+
+    def __init__(self, path: str, record: np.ndarray) -> None:
+        import h5py
+
+        self.file = h5py.File(path, "w")
+        per_chunk = max(2, 2**20 // record.nbytes)
+        self.dset = self.file.create_dataset(
+            "x",
+            shape=(0, *record.shape),
+            maxshape=(None, *record.shape),
+            dtype=record.dtype,
+            chunks=(per_chunk, *record.shape),
+        )
+        self.buffer = np.empty((BLOCK, *record.shape), dtype=record.dtype)
+        self.used = 0
+
+    def append(self, record: np.ndarray) -> None:
+        self.buffer[self.used] = record
+        self.used += 1
+        if self.used == BLOCK:
+            self._write()
+
+    def _write(self) -> None:
+        n = self.dset.shape[0]
+        self.dset.resize(n + self.used, axis=0)
+        self.dset[n:] = self.buffer[: self.used]
+        self.used = 0
+
+    def close(self) -> None:
+        self._write()
+        self.file.close()
+
+
+class RawNetCDF4:
+    """netCDF4-python appending one record per call (what most scripts do)."""
+
+    def __init__(self, path: str, record: np.ndarray) -> None:
+        import netCDF4
+
+        self.nc = netCDF4.Dataset(path, "w")
+        self.nc.createDimension("r", None)
+        dims = ["r"]
+        for axis, size in enumerate(record.shape):
+            self.nc.createDimension(f"d{axis}", size)
+            dims.append(f"d{axis}")
+        self.var = self.nc.createVariable("x", record.dtype, dims)
+        self.n = 0
+
+    def append(self, record: np.ndarray) -> None:
+        self.var[self.n] = record
+        self.n += 1
+
+    def close(self) -> None:
+        self.nc.close()
+
+
+class RawZarr:
+    """zarr 3 with a block buffer and Array.append."""
+
+    def __init__(self, path: str, record: np.ndarray) -> None:
+        import zarr
+
+        per_chunk = max(2, 2**20 // record.nbytes)
+        self.array = zarr.create_array(
+            path,
+            shape=(0, *record.shape),
+            chunks=(per_chunk, *record.shape),
+            dtype=record.dtype,
+            compressors=None,
+        )
+        self.buffer = np.empty((BLOCK, *record.shape), dtype=record.dtype)
+        self.used = 0
+
+    def append(self, record: np.ndarray) -> None:
+        self.buffer[self.used] = record
+        self.used += 1
+        if self.used == BLOCK:
+            self.array.append(self.buffer[: self.used])
+            self.used = 0
+
+    def close(self) -> None:
+        if self.used:
+            self.array.append(self.buffer[: self.used])
+
+
+def run_raw(kind: type, path: str, record: np.ndarray, n: int) -> float:
+    writer = kind(path, record)
+    return rate(lambda i: writer.append(record), writer.close, n)
+
+
+def run_xstore(path: str, record: np.ndarray, n: int, **options: object) -> float:
+    store = xstore.open(path, "w", **options)
+    append = store.append
+    value: object = float(record[0]) if record.ndim == 0 else record
+    return rate(lambda i: append("x", value), store.close, n)
+
+
+def run_interface(path: str, record: np.ndarray, n: int) -> float | None:
+    try:
+        from xstore import NetCDFIODriver, StorageInterface  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    driver = NetCDFIODriver(path, access_mode="w")
+    var = StorageInterface(driver).x
+    return rate(lambda i: var.append(record), driver.close, n)
+
+
+# -- openmmtools, in its own interpreter -------------------------------------------------------
+
+OPENMMTOOLS = r"""
+import json, sys, time, numpy as np
+from openmmtools.storage import NetCDFIODriver, StorageInterface
+path, kind, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+record = np.arange(3, dtype=np.float64) if kind == "small" else np.zeros((10000, 3), np.float32)
+driver = NetCDFIODriver(path)
+si = StorageInterface(driver)
+start = time.perf_counter()
+for _ in range(n):
+    si.x.append(record)
+driver.close()
+print(json.dumps(n / (time.perf_counter() - start)))
+"""
+
+
+def run_openmmtools(python: str | None, path: str, kind: str, n: int) -> float | None:
+    if python is None:
+        return None
+    out = subprocess.run(
+        [python, "-c", OPENMMTOOLS, path, kind, str(n)], capture_output=True, text=True
+    )
+    if out.returncode != 0:
+        print(f"openmmtools failed: {out.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
+        return None
+    return float(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+# -- reading a whole series ---------------------------------------------------------------------
+
+
+def read_time(read: Callable[[], object], repeat: int = 5) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        read()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--small", type=int, default=200_000, help="small records per run")
+    parser.add_argument("--large", type=int, default=1000, help="large records per run")
+    parser.add_argument("--slow", type=int, default=2000, help="records for one-per-call peers")
+    default_omm = os.environ.get("XSTORE_OPENMMTOOLS_PYTHON", "/opt/omm-env/bin/python")
+    parser.add_argument("--openmmtools-python", default=default_omm)
+    args = parser.parse_args()
+    omm = args.openmmtools_python if shutil.which(args.openmmtools_python) else None
+    if omm is None:
+        print(f"no openmmtools environment at {args.openmmtools_python}: its row is missing")
+    folder = tempfile.mkdtemp()
+    path = lambda name: os.path.join(folder, name)  # noqa: E731
+
+    rows: dict[str, dict[str, float | None]] = {}
+    for kind, record, n in (("small", SMALL, args.small), ("large", LARGE, args.large)):
+        slow_n = min(args.slow, n)
+        results = {
+            "raw h5py (buffered)": run_raw(RawH5py, path(f"h5-{kind}.h5"), record, n),
+            "raw netCDF4 (1 record/call)": run_raw(
+                RawNetCDF4, path(f"nc-{kind}.nc"), record, slow_n
+            ),
+            "raw zarr (buffered)": run_raw(RawZarr, path(f"z-{kind}.zarr"), record, n),
+            "xstore netcdf (netcdf4)": run_xstore(path(f"x4-{kind}.nc"), record, n),
+            "xstore netcdf (h5netcdf)": run_xstore(
+                path(f"xh-{kind}.nc"), record, n, engine="h5netcdf"
+            ),
+            "xstore zarr": run_xstore(path(f"xz-{kind}.zarr"), record, n),
+            "xstore StorageInterface": run_interface(path(f"si-{kind}.nc"), record, n),
+            "openmmtools.storage": run_openmmtools(
+                omm, path(f"omm-{kind}.nc"), kind, slow_n if kind == "small" else min(slow_n, 200)
+            ),
+        }
+        for name, value in results.items():
+            rows.setdefault(name, {})[kind] = value
+
+    # whole-series read: 10^5 small records
+    n_read = 100_000
+    run_raw(RawH5py, path("read.h5"), SMALL, n_read)
+    run_xstore(path("read.nc"), SMALL, n_read)
+    run_xstore(path("read.zarr"), SMALL, n_read)
+    import h5py
+
+    def h5_read() -> object:
+        with h5py.File(path("read.h5"), "r") as f:
+            return f["x"][...]
+
+    def xs_read(name: str) -> Callable[[], object]:
+        def read() -> object:
+            with xstore.open(path(name), "r") as store:
+                return store["x"]
+
+        return read
+
+    reads = {
+        "raw h5py (buffered)": read_time(h5_read),
+        "xstore netcdf (netcdf4)": read_time(xs_read("read.nc")),
+        "xstore zarr": read_time(xs_read("read.zarr")),
+    }
+
+    base_small = rows["raw h5py (buffered)"]["small"]
+    base_large = rows["raw h5py (buffered)"]["large"]
+    peer = rows["openmmtools.storage"]["small"]
+    mb = LARGE.nbytes / 2**20
+    out = []
+    for name, values in rows.items():
+        small, large = values["small"], values["large"]
+        read = reads.get(name)
+        out.append(
+            [
+                name,
+                "-" if small is None else f"{small:,.0f}",
+                "-" if small is None else f"{small / base_small:.2f}",
+                "-" if small is None or peer is None else f"{small / peer:.1f}",
+                "-" if large is None else f"{large * mb:,.0f}",
+                "-" if large is None else f"{large / base_large:.2f}",
+                "-" if read is None else f"{read * 1e3:.1f}",
+                "-" if read is None else f"{read / reads['raw h5py (buffered)']:.2f}",
+            ]
+        )
+    print(
+        table(
+            [
+                "",
+                "small rec/s",
+                "/ h5py",
+                "/ openmmtools",
+                "large MB/s",
+                "/ h5py",
+                "read 1e5 ms",
+                "/ h5py",
+            ],
+            out,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
