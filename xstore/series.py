@@ -23,9 +23,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from xstore.codecs.arrays import decode_array, encode_array, is_encodable
-from xstore.codecs.attrs import encode_attrs
 from xstore.codecs.base import EncodeContext
-from xstore.codecs.user import UserCodec, codec_for, split
+from xstore.codecs.user import UserCodec, codec_for, codec_var_attrs, split
 from xstore.names import Path, decode_name, encode_name, is_internal
 from xstore.nodes import CLASS, DTYPE, TYPE, Var
 
@@ -317,8 +316,7 @@ class SeriesWriter:
             self._check_new_record_dim(parent, encode_name(record_dim), record_dim, key)
         var_attrs = dict(extra)
         if codec is not None:
-            var_attrs.update(encode_attrs(attrs or {}, EncodeContext(key)))
-            var_attrs.update({TYPE: "codec", CLASS: codec.spec})
+            var_attrs.update(codec_var_attrs(attrs or {}, codec, EncodeContext(key)))
         chunks = chunk_shape(storage.shape[1:], storage.dtype.itemsize or 8, self.chunk_bytes)
         core.write_node(
             parent, name, Var(storage, var_attrs, tuple(dims), growable=True), chunks=chunks
@@ -350,16 +348,16 @@ class SeriesWriter:
         codec = None
         codec_attrs = None
         if attrs.get(TYPE) == "codec":
-            from xstore.codecs.attrs import decode_attrs
             from xstore.codecs.base import DecodeContext
             from xstore.codecs.user import _BY_SPEC
+            from xstore.codecs.user import codec_attrs as written_attrs
 
             codec = _BY_SPEC.get(str(attrs[CLASS]))
             if codec is None:
                 raise TypeError(
                     f"cannot append to {name!r}: register the codec of {attrs[CLASS]} first"
                 )
-            codec_attrs = decode_attrs(attrs, DecodeContext())
+            codec_attrs = written_attrs(attrs, DecodeContext())
         series = _Series(
             node,
             parent,

@@ -3,10 +3,14 @@
 ``encode(obj) -> (array_like, attrs)`` and ``decode(array, attrs) -> obj``.  The
 value is stored as one array with the attributes (through the attribute codec) and
 its class name; an appended series of such objects stores the attributes once.
+The names of the codec's attributes are listed in ``_xs_info``, so metadata added
+to the variable later (``StorageInterface.add_metadata``, ``Group.attrs_of``) is
+never mistaken for part of the value.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +21,7 @@ from xstore.codecs.arrays import decode_array, encode_array, is_encodable
 from xstore.codecs.attrs import decode_attrs, encode_attrs
 from xstore.codecs.base import Codec, DecodeContext, EncodeContext
 from xstore.codecs.classes import class_spec
-from xstore.nodes import CLASS, TYPE, Node, Var
+from xstore.nodes import CLASS, INFO, TYPE, Node, Var
 
 Encoder = Callable[[Any], tuple[Any, Mapping[str, Any]]]
 Decoder = Callable[[np.ndarray, dict[str, Any]], Any]
@@ -81,11 +85,34 @@ def make_var(
 ) -> Var:
     """The stored form of an (possibly stacked) codec array with its attributes."""
     data, extra = encode_array(arr)
-    raw = encode_attrs(attrs, ctx)
+    raw = codec_var_attrs(attrs, codec, ctx)
     raw.update(extra)
-    raw[TYPE] = "codec"
-    raw[CLASS] = codec.spec
     return Var(data, raw)
+
+
+def codec_var_attrs(
+    attrs: Mapping[str, Any], codec: UserCodec, ctx: EncodeContext
+) -> dict[str, Any]:
+    """The raw attributes of a codec variable: the codec's attributes, their names
+    (``_xs_info``), the tag and the class."""
+    raw = encode_attrs(attrs, ctx)
+    raw.update({TYPE: "codec", CLASS: codec.spec, INFO: json.dumps(list(attrs))})
+    return raw
+
+
+def codec_attr_names(raw: Mapping[str, Any]) -> list[str] | None:
+    """The user names of the codec's attributes of a codec variable (None: all of its
+    attributes, for variables written before the names were recorded)."""
+    if raw.get(TYPE) != "codec" or INFO not in raw:
+        return None
+    return [str(name) for name in json.loads(str(raw[INFO]))]
+
+
+def codec_attrs(raw: Mapping[str, Any], ctx: DecodeContext) -> dict[str, Any]:
+    """The attributes ``decode`` receives: those the codec wrote, not later metadata."""
+    attrs = decode_attrs(raw, ctx)
+    names = codec_attr_names(raw)
+    return attrs if names is None else {k: attrs[k] for k in names if k in attrs}
 
 
 def _encode(value: Any, ctx: EncodeContext) -> Node | None:
@@ -96,8 +123,8 @@ def _encode(value: Any, ctx: EncodeContext) -> Node | None:
     return make_var(arr, attrs, codec, ctx)
 
 
-def decode_var(node: Node, ctx: DecodeContext) -> Any:
-    assert isinstance(node, Var)
+def stored_codec(node: Var, ctx: DecodeContext) -> UserCodec:
+    """The registered codec of a codec variable (``TypeError`` if none is registered)."""
     spec = str(node.attrs[CLASS])
     codec = _BY_SPEC.get(spec)
     if codec is None:
@@ -105,8 +132,14 @@ def decode_var(node: Node, ctx: DecodeContext) -> Any:
             f"{ctx.path} holds a {spec} stored by a registered codec; "
             "call xstore.register_codec for that class before reading it"
         )
+    return codec
+
+
+def decode_var(node: Node, ctx: DecodeContext) -> Any:
+    assert isinstance(node, Var)
+    codec = stored_codec(node, ctx)
     arr = decode_array(np.asarray(node.data), node.attrs)
-    return codec.decode(arr, decode_attrs(node.attrs, ctx))
+    return codec.decode(arr, codec_attrs(node.attrs, ctx))
 
 
 USER_CODEC = Codec("codec", _encode, decode_var)
