@@ -16,7 +16,7 @@ block; it never decides when.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -88,6 +88,14 @@ class _Buffer:
                 self.capacity = len(grown)
             self.block[self.used : self.used + n] = records
         self.used += n
+
+    def put(self, i: int, record: Any) -> None:
+        """Replace buffered record ``i`` (0: the oldest)."""
+        if self.items is not None:
+            self.items[i] = record
+        else:
+            assert self.block is not None
+            self.block[i] = record
 
     def drop_last(self, n: int) -> None:
         if self.items is not None:
@@ -473,6 +481,73 @@ class SeriesWriter:
         self._core.backend.write_records(series.node, series.written, block)
         series.written = frames
         series.buffer.take(todo)
+
+    # -- checking and overwriting records ---------------------------------------------------------
+    def check_append(self, group: Path, key: str, value: Any, record_dim: str | None) -> None:
+        """Raise what :meth:`append` would raise about this record (shape, type, record
+        dimension), writing nothing: appending to several series all or nothing
+        checks every record first."""
+        from xstore.store import resolve_series_target
+
+        self._core.require_writable(f"append to {key!r}")
+        parent, name, entry = resolve_series_target(self._core, group, key, create=False)
+        if parent is None or entry is None:
+            self._records(None, value, True, key)
+            if record_dim is not None:
+                encode_name(record_dim)
+            return
+        series = self._series.get((*parent, entry.stored)) or self._adopt(parent, name, entry)
+        self._records(series, value, True, key)
+        self._check_dim(series, record_dim, key)
+
+    def set_records(self, group: Path, index: int, values: Mapping[str, Any]) -> None:
+        """Overwrite record ``index`` of each series in ``values`` (keys relative to
+        ``group``), all or nothing: every record is checked before any is written.
+
+        The rules of :meth:`append` apply to the new records.  A record still buffered
+        is replaced in the buffer, one already written on disk in place.  A missing
+        series raises ``KeyError``, a value that is not a series ``TypeError``, an
+        index out of range (negative counts from the end) ``IndexError``.
+        """
+        targets = [self._record_target(group, key, index, value) for key, value in values.items()]
+        for series, row, block in targets:
+            if row >= series.written:
+                record = block[0]
+                if isinstance(record, np.ndarray):
+                    record = record.copy()  # not a view of the caller's array
+                series.buffer.put(row - series.written, record)
+                continue
+            if series.dtype.kind == "O":  # strings are stored as object arrays
+                strings = np.empty(block.shape, dtype=object)
+                strings[...] = block
+                block = strings
+            data, _ = encode_array(block)
+            self._core.backend.write(series.node, data, (slice(row, row + 1),))
+
+    def _record_target(
+        self, group: Path, key: str, index: int, value: Any
+    ) -> tuple[_Series, int, np.ndarray]:
+        """The series, the record number and the checked record (a block of one)."""
+        from xstore.store import resolve_series_target
+
+        self._core.require_writable(f"write a record of {key!r}")
+        if isinstance(index, bool) or not isinstance(index, int | np.integer):
+            raise TypeError(f"a record index must be an integer, not {type(index).__name__}")
+        parent, name, entry = resolve_series_target(self._core, group, key, create=False)
+        if parent is None or entry is None:
+            raise KeyError(key)
+        node = (*parent, entry.stored)
+        series = self._series.get(node)
+        if series is None:
+            if entry.is_group or not self._core.backend.info(node).unlimited:
+                raise TypeError(f"cannot write a record of {key!r}: it holds a value, not a series")
+            series = self._adopt(parent, name, entry)
+        count = series.count
+        row = int(index) + count if index < 0 else int(index)
+        if not 0 <= row < count:
+            raise IndexError(f"record {index} is out of range for {key!r} ({count} records)")
+        block, _, _ = self._records(series, value, True, key)
+        return series, row, block
 
     # -- reading (records still buffered are part of the series) ---------------------------------
     def pending(self, node: Path) -> int:

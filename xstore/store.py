@@ -218,6 +218,17 @@ class Group(MutableMapping[str, Any]):
         """Append many records at once (the leading axis of ``values``)."""
         self._store._series().extend(self._stored, key, values, record_dim)
 
+    def set_record(self, key: str, index: int, value: Any) -> None:
+        """Overwrite record ``index`` of the series ``key`` (negative counts from the end).
+
+        ``value`` must fit the series as an appended record would (same shape, a
+        dtype that casts safely, the same codec attributes).  Works whether the
+        record is still buffered or already written.  A missing key raises
+        ``KeyError``, a key that is not a series ``TypeError``, an index out of range
+        ``IndexError``; nothing is written then.
+        """
+        self._store._series().set_records(self._stored, index, {key: value})
+
 
 def resolve_series_target(
     core: Core, group: Path, key: str, create: bool
