@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     import xarray as xr
 
 _TRAVERSABLE = (None, "dict")  # group tags whose children can be addressed by path
+# group tags whose children can be series: tables of records hold one series per key
+_SERIES_PARENTS = (*_TRAVERSABLE, "records")
 
 
 class Group(MutableMapping[str, Any]):
@@ -248,7 +250,7 @@ def resolve_series_target(
             for name in parts[position:-1]:
                 stored = (*stored, core.create_group(stored, name).stored)
             return stored, parts[-1], None
-        if not entry.is_group or entry.tag not in _TRAVERSABLE:
+        if not entry.is_group or entry.tag not in _SERIES_PARENTS:
             raise TypeError(f"cannot append to {key!r}: {part!r} holds a stored value, not a group")
         stored = (*stored, entry.stored)
     return stored, parts[-1], core.index(stored).get(parts[-1])

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from xstore.codecs import base, builtin, objects, user, xarray_
+from xstore.codecs import base, builtin, objects, records, user, xarray_
 from xstore.codecs.base import Codec, DecodeContext, EncodeContext
 from xstore.nodes import TYPE, Node, Var
 
@@ -54,6 +54,7 @@ BY_TAG: dict[str, Codec] = {
         builtin.STR_BYTES,
         objects.PICKLE_CODEC,
         user.USER_CODEC,
+        records.RECORDS,
     )
     if codec.tag
 }
