@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any
 from xstore.backends.memory import MemoryBackend
 from xstore.codecs import DecodeContext, EncodeContext, decode, encode
 from xstore.codecs.attrs import decode_value, encode_value
+from xstore.codecs.user import codec_attr_names
 from xstore.core import Core, Entry
 from xstore.names import Path, encode_name, is_internal, split_key
-from xstore.nodes import ATTR_TYPES, Node, Tree
+from xstore.nodes import ATTR_TYPES, DTYPE, TYPE, Node, Tree
 from xstore.series import SeriesWriter, _Series
 
 if TYPE_CHECKING:
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
 _TRAVERSABLE = (None, "dict")  # group tags whose children can be addressed by path
 # group tags whose children can be series: tables of records hold one series per key
 _SERIES_PARENTS = (*_TRAVERSABLE, "records")
+# CF attributes that encode a value's dtype (see xstore.codecs.arrays) when _xs_dtype is set
+_ENCODING_ATTRS = ("units", "calendar", "dtype")
 
 
 class Group(MutableMapping[str, Any]):
@@ -231,6 +234,17 @@ class Group(MutableMapping[str, Any]):
         """
         self._store._series().set_records(self._stored, index, {key: value})
 
+    def attrs_of(self, key: str) -> Attributes:
+        """The metadata (attributes) of the child ``key``: a group, a variable or a
+        stored value.  Attributes that encode a value (CF ``units``/``calendar``/
+        ``dtype`` of an encoded dtype, the attributes of a registered codec) are not
+        metadata: they are hidden here and setting them raises ``ValueError``."""
+        stored, names, entry = self._lookup(key)
+        child = Group(self._store, (*stored, entry.stored), (*names, split_key(key)[-1]))
+        if entry.is_group and entry.tag is None:
+            return child.attrs
+        return _ValueAttributes(child)
+
 
 def resolve_series_target(
     core: Core, group: Path, key: str, create: bool
@@ -323,6 +337,42 @@ class Attributes(MutableMapping[str, Any]):
 
     def __repr__(self) -> str:
         return f"<xstore.Attributes of {self._group.path!r}: {dict(self)!r}>"
+
+
+class _ValueAttributes(Attributes):
+    """The attributes of a stored value (``Group.attrs_of``), without those that
+    encode the value.  ``_group`` addresses the value's node, not a real group."""
+
+    def _encoding(self, raw: dict[str, Any]) -> set[str]:
+        hidden = {n for n in _ENCODING_ATTRS if n in raw} if DTYPE in raw else set()
+        if raw.get(TYPE) == "codec":
+            names = codec_attr_names(raw)
+            if names is None:  # written before codecs listed their attributes: all are
+                hidden.update(n for n in raw if not is_internal(n))
+            else:
+                hidden.update(encode_name(n) for n in names)
+        return hidden
+
+    def _raw(self) -> dict[str, Any]:
+        raw = super()._raw()
+        encoding = self._encoding(raw)
+        return {k: v for k, v in raw.items() if k not in encoding} if encoding else raw
+
+    def _refuse(self, key: str) -> None:
+        if encode_name(key) in self._encoding(super()._raw()):
+            raise ValueError(
+                f"attribute {key!r} of {self._group.path} encodes the stored value; "
+                "it cannot be set or deleted as metadata"
+            )
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if isinstance(key, str):
+            self._refuse(key)
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        self._refuse(key)
+        super().__delitem__(key)
 
 
 class Store(Group):
