@@ -55,6 +55,28 @@ def h5py_load(path: str) -> dict:
         return read(handle)
 
 
+def zarr_save(data: dict, path: str) -> None:
+    import zarr
+
+    def write(group: zarr.Group, tree: dict) -> None:
+        for key, value in tree.items():
+            if isinstance(value, dict):
+                write(group.create_group(key), value)
+            else:
+                group.create_array(key, data=np.asarray(value), compressors=None)
+
+    write(zarr.create_group(path, zarr_format=3, overwrite=True), data)
+
+
+def zarr_load(path: str) -> dict:
+    import zarr
+
+    def read(group: zarr.Group) -> dict:
+        return {k: read(v) if isinstance(v, zarr.Group) else v[()] for k, v in group.members()}
+
+    return read(zarr.open_group(path, mode="r", zarr_format=3))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
@@ -86,6 +108,9 @@ def main() -> None:
             lambda t=target: xstore.load(t),
         )
     measure(
+        "raw zarr", lambda: zarr_save(data, path("raw.zarr")), lambda: zarr_load(path("raw.zarr"))
+    )
+    measure(
         "xstore zarr",
         lambda: xstore.save(data, path("x.zarr"), mode="zarr"),
         lambda: xstore.load(path("x.zarr")),
@@ -103,6 +128,9 @@ def main() -> None:
     if peer:
         header += ["save / h5io", "load / h5io"]
     print(table(header, rows))
+    raw_zarr, ours = runs["raw zarr"], runs["xstore zarr"]
+    save, load = ours[0] / raw_zarr[0], ours[1] / raw_zarr[1]
+    print(f"xstore zarr / raw zarr: save {save:.2f}, load {load:.2f}")
 
 
 if __name__ == "__main__":

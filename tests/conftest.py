@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import xarray as xr
 
 import xstore
 
@@ -15,6 +16,8 @@ import xstore
 BACKENDS = [
     ("netcdf4", ".nc", {"engine": "netcdf4"}),
     ("h5netcdf", ".nc", {"engine": "h5netcdf"}),
+    ("zarr", ".zarr", {}),
+    ("zarr-zip", ".zip", {}),
 ]
 BACKEND_IDS = [b[0] for b in BACKENDS]
 
@@ -44,6 +47,20 @@ class Case:
     @property
     def xr_engine(self) -> str:
         return "zarr" if self.backend == "zarr" else self.id
+
+    @property
+    def readers(self) -> list[str]:
+        """The xarray engines that must open this backend's stores."""
+        return ["zarr"] if self.backend == "zarr" else ["netcdf4", "h5netcdf"]
+
+    def open_plain(self, path: str, engine: str | None = None, **kwargs: Any) -> xr.DataTree:
+        """``xr.open_datatree`` as a user without xstore would call it."""
+        engine = engine or self.xr_engine
+        if self.suffix == ".zip":  # zarr reads a path string as a directory
+            import zarr
+
+            return xr.open_datatree(zarr.storage.ZipStore(path, mode="r"), engine=engine, **kwargs)
+        return xr.open_datatree(path, engine=engine, **kwargs)
 
 
 @pytest.fixture(params=BACKENDS, ids=BACKEND_IDS)

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import xarray as xr
 from conftest import Case
 from helpers import assert_identical
 
@@ -137,7 +136,7 @@ def test_shared_record_dim_aligns(case: Case) -> None:
         assert ds.sizes["frame"] == 6
         assert ds["positions"].dims[0] == ds["energy"].dims[0] == "frame"
         assert ds["other"].dims[0] != "frame" and ds["slow"].shape == (3,)
-    tree = xr.open_datatree(path, engine=case.xr_engine)
+    tree = case.open_plain(path)
     try:
         assert tree["traj"].sizes["frame"] == 6
         assert tree["traj"]["energy"].values.tolist() == [-0.0, -1.0, -2.0, -3.0, -4.0, -5.0]
@@ -302,9 +301,8 @@ def _verify_after_kill(case: Case, path: str, flushed: int) -> None:
         assert_identical(np.arange(len(t)), t, "t")
         assert len(pos) == len(t)
         np.testing.assert_array_equal(pos[:, 0, 0], np.arange(len(pos)))
-    readers = ["zarr"] if case.backend == "zarr" else ["netcdf4", "h5netcdf"]
-    for reader in readers:
-        with xr.open_datatree(path, engine=reader) as tree:
+    for reader in case.readers:
+        with case.open_plain(path, reader) as tree:
             traj = tree["traj"].to_dataset()
             assert traj.sizes["frame"] >= flushed
             np.testing.assert_array_equal(traj["t"].values, np.arange(traj.sizes["frame"]))

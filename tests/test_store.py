@@ -336,7 +336,7 @@ def test_to_dataset_and_datatree(case: Case) -> None:
         tree.load()
     with pytest.raises(ValueError, match="closed"):
         lazy["x"].load()
-    plain = xr.open_datatree(path, engine=case.xr_engine)
+    plain = case.open_plain(path)
     try:
         assert set(plain.children) == set(tree.children)
         assert plain["traj/pos"].dims == tree["traj/pos"].dims

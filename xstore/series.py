@@ -59,10 +59,11 @@ class _Buffer:
     """Records waiting to be written: a growing numpy block (one setitem copies and
     casts a record), or a list for strings.  Index 0 is the oldest record."""
 
-    __slots__ = ("block", "capacity", "items", "shape", "used")
+    __slots__ = ("block", "capacity", "items", "limit", "shape", "used")
 
     def __init__(self, shape: tuple[int, ...], dtype: np.dtype) -> None:
         self.used = 0
+        self.limit = 1 << 62  # the writer sets how many records may wait (block growth stops there)
         self.shape = shape
         self.items: list[Any] | None = [] if dtype.kind == "O" else None
         self.block = None if dtype.kind == "O" else np.empty((16, *shape), dtype=dtype)
@@ -79,10 +80,8 @@ class _Buffer:
         else:
             assert self.block is not None
             if self.used + n > len(self.block):
-                grown = np.empty(
-                    (max(2 * len(self.block), self.used + n), *self.block.shape[1:]),
-                    self.block.dtype,
-                )
+                size = max(min(2 * len(self.block), self.limit), self.used + n)
+                grown = np.empty((size, *self.block.shape[1:]), self.block.dtype)
                 grown[: self.used] = self.block[: self.used]
                 self.block = grown
                 self.capacity = len(grown)
@@ -102,16 +101,14 @@ class _Buffer:
             del self.items[len(self.items) - n :]
         self.used -= n
 
-    def take(self, n: int) -> np.ndarray:
-        """The ``n`` oldest records (removed from the buffer)."""
-        out = self.peek(n).copy()
+    def drop_first(self, n: int) -> None:
+        """Forget the ``n`` oldest records (they were written)."""
         if self.items is not None:
             del self.items[:n]
-        else:
+        elif n < self.used:
             assert self.block is not None
             self.block[: self.used - n] = self.block[n : self.used]
         self.used -= n
-        return out
 
     def peek(self, n: int | None = None) -> np.ndarray:
         """The ``n`` oldest records (all if None) as one array, left in the buffer."""
@@ -387,6 +384,9 @@ class SeriesWriter:
             series.user_dim = decode_name(series.dim)
         if series.dtype.kind == "O":
             series.record_bytes = 64 * max(1, int(np.prod(series.shape, dtype=np.int64)))
+        series.buffer.limit = min(
+            self.buffer_records, max(1, self.buffer_bytes // series.record_bytes)
+        )
         self._series[series.node] = series
         members = self._lockstep.setdefault((series.group, series.dim), [])
         if series not in members:
@@ -480,7 +480,7 @@ class SeriesWriter:
         block, _ = encode_array(series.buffer.peek(todo))
         self._core.backend.write_records(series.node, series.written, block)
         series.written = frames
-        series.buffer.take(todo)
+        series.buffer.drop_first(todo)
 
     # -- checking and overwriting records ---------------------------------------------------------
     def check_append(self, group: Path, key: str, value: Any, record_dim: str | None) -> None:

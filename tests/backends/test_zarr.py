@@ -693,3 +693,27 @@ def test_concurrent_reader_during_writes(tmp_path: Path) -> None:
         reader.join()
     assert not errors, errors
     assert len(xstore.load(path)) == 31
+
+
+def test_a_torn_commit_is_read_and_repaired_at_the_committed_lengths(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A writer killed after the commit record (consolidated metadata) but among the
+    per-array shape writes: readers see the committed lengths, reopening repairs."""
+    path = str(tmp_path / "torn.zarr")
+    with xstore.open(path, "w") as store:
+        for i in range(15):
+            store.append("t/x", float(i), record_dim="frame")
+            store.append("t/y", np.full(3, i), record_dim="frame")
+    meta = tmp_path / "torn.zarr" / "t" / "x" / "zarr.json"
+    doc = json.loads(meta.read_text())
+    doc["shape"] = [10]  # as if the kill landed before this array's shape was written
+    meta.write_text(json.dumps(doc))
+    with xstore.open(path, "r") as store:
+        assert len(store["t/x"]) == len(store["t/y"]) == 15
+    with xr.open_datatree(path, engine="zarr") as tree:
+        assert tree["t"].sizes["frame"] == 15
+    with xstore.open(path, "a") as store:
+        assert json.loads(meta.read_text())["shape"] == [15]  # repaired before any change
+        store.append("t/x", 15.0, record_dim="frame")
+        store.append("t/y", np.full(3, 15), record_dim="frame")
+    with xstore.open(path, "r") as store:
+        np.testing.assert_array_equal(store["t/x"], np.arange(16.0))

@@ -26,18 +26,24 @@ Decisions worth knowing:
   NaN for a plain reader.
 * **Names.**  A child called ``zarr.json`` would clash with its group's metadata
   file; it is stored as ``_x_zarr.json`` (the escaped form of the same key).
-* **Growable arrays.**  Every zarr array can be resized; ``_xs_unlimited`` records
-  that the first axis of this one is meant to grow.  ``write_records`` writes the
-  chunks at once but keeps the larger shape in memory; ``flush()`` writes the
-  ``zarr.json`` of every grown array back to back.  So a shape never covers
-  unwritten (fill-value) records, and series appended in lockstep (a shared record
-  dimension) reach the disk together: a killed writer leaves them at the lengths of
-  its last flush (only a kill inside that last burst of metadata writes can split
-  them).  Shrinking writes the shape before it removes chunks.
-* **Consolidated metadata** only helps plain readers: xstore itself always lists the
+* **Growable arrays and the commit record.**  Every zarr array can be resized;
+  ``_xs_unlimited`` records that the first axis of this one is meant to grow.
+  ``write_records`` writes the chunks at once (data before shape) but keeps the
+  larger shape in memory.  ``flush()`` then commits: it writes the consolidated
+  metadata of the whole tree, with the new shapes, as one atomic replacement of the
+  root ``zarr.json`` -- the single commit record -- and only then the ``zarr.json``
+  of each grown array.  Plain readers (xarray and zarr use consolidated metadata
+  when it is there) therefore see every series at the lengths of one flush, never a
+  shape covering unwritten records and never series sharing a record dimension at
+  different lengths.  A writer killed among the per-array writes leaves some arrays
+  shorter than the commit record: on opening, xstore takes the committed shape
+  (the data is there) and a writable store writes it back at its next flush.
+  Shrinking writes the shape before it removes chunks.
+* **Consolidated metadata** otherwise only helps plain readers: xstore lists the
   real members.  The first change after opening (or after a flush) removes it from
-  the root ``zarr.json``; ``flush()`` and ``close()`` write it afresh.  A reader
-  therefore sees either no consolidated metadata or a correct one, never a stale tree.
+  the root ``zarr.json``; ``flush()`` and ``close()`` write it afresh (built from the
+  metadata held in memory, not re-read).  A reader therefore sees either no
+  consolidated metadata or a correct one, never a stale tree.
 * **Atomic metadata.**  zarr's ``LocalStore`` already writes every key to a
   temporary file in the same directory and renames it into place, so a ``zarr.json``
   is never torn, even by ``SIGKILL``; no subclass is needed.
@@ -62,7 +68,6 @@ import shutil
 import struct
 import tempfile
 import uuid
-import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -72,7 +77,6 @@ from zarr.abc.store import Store
 from zarr.codecs import BloscCodec, GzipCodec, ZstdCodec
 from zarr.core.buffer import Buffer, default_buffer_prototype
 from zarr.core.sync import sync
-from zarr.errors import ZarrUserWarning
 from zarr.storage import FsspecStore, LocalStore, StorePath, ZipStore
 
 from xstore.backends.base import Backend, Index, VarInfo
@@ -288,6 +292,60 @@ async def _drop_consolidated(store: Store) -> None:
     await store.set("zarr.json", prototype.buffer.from_bytes(text))
 
 
+def _inline(entries: dict[str, Any]) -> dict[str, Any]:
+    return {"kind": "inline", "must_understand": False, "metadata": entries}
+
+
+def _metadata_doc(obj: Node) -> dict[str, Any]:
+    """A node's ``zarr.json`` as a dict (zarr's own JSON spelling of fill values etc.)."""
+    blob = obj.metadata.to_buffer_dict(default_buffer_prototype())["zarr.json"].to_bytes()
+    doc: dict[str, Any] = json.loads(blob)
+    doc.pop("consolidated_metadata", None)
+    return doc
+
+
+async def _committed_shapes(store: Store) -> dict[str, list[int]]:
+    """Array shapes in the consolidated metadata of the root ``zarr.json`` (if any)."""
+    raw = await store.get("zarr.json", prototype=default_buffer_prototype())
+    if raw is None:
+        return {}
+    try:
+        entries = json.loads(raw.to_bytes()).get("consolidated_metadata") or {}
+    except ValueError:
+        return {}
+    return _growable_shapes(entries.get("metadata") or {})
+
+
+def _growable_shapes(entries: Mapping[str, Any]) -> dict[str, list[int]]:
+    """The shapes of growable arrays among consolidated metadata entries."""
+    return {
+        key: list(doc["shape"])
+        for key, doc in entries.items()
+        if isinstance(doc, dict)
+        and doc.get("shape")
+        and (doc.get("attributes") or {}).get(UNLIMITED)
+    }
+
+
+async def _repair_shapes(store: Store, committed: Mapping[str, list[int]]) -> None:
+    """Give arrays left behind the commit record (a writer killed among a flush's
+    per-array writes) their committed shape, before anything else changes."""
+    prototype = default_buffer_prototype()
+
+    async def repair(key: str, shape: list[int]) -> None:
+        raw = await store.get(f"{key}/zarr.json", prototype=prototype)
+        if raw is None:
+            return
+        doc = json.loads(raw.to_bytes())
+        if doc.get("shape") and doc["shape"][0] < shape[0]:
+            doc["shape"] = shape
+            await store.set(
+                f"{key}/zarr.json", prototype.buffer.from_bytes(json.dumps(doc, indent=2).encode())
+            )
+
+    await asyncio.gather(*(repair(key, shape) for key, shape in committed.items()))
+
+
 async def _delete_node(store: Store, path: str) -> None:
     """Remove a node: its ``zarr.json`` first, so no half-deleted node stays visible."""
     await store.delete(f"{path}/zarr.json")
@@ -333,11 +391,16 @@ class ZarrBackend(Backend):
         self._members: dict[Path, dict[str, Node]] = {}  # listings, kept current
         self._dims: dict[Path, dict[str, tuple[int, bool]]] = {}  # name -> (size, grows)
         self._uncommitted: dict[Path, Any] = {}  # grown arrays whose zarr.json lags behind
+        self._committed: dict[str, list[int]] = {}  # shapes in the last commit record
         self._dirty = mode in ("w", "w-")  # changed since the last consolidation
         self._touched = False  # consolidated metadata already removed since last flush
         self._store = self._open_store(mode)
         try:
             self._nodes[()] = self._open_root(mode)
+            if mode in ("r", "r+"):
+                self._committed = sync(_committed_shapes(self._store))
+            if mode == "r+" and self._committed:
+                sync(_repair_shapes(self._store, self._committed))
         except BaseException:
             self._discard()
             raise
@@ -445,9 +508,18 @@ class ZarrBackend(Backend):
                     listing[path[-1]] = self._nodes[path]
                     continue
                 try:
-                    obj = _open_node(StorePath(self._store, key), json.loads(blob))
+                    doc = json.loads(blob)
+                    committed = self._committed.get(key)
+                    torn = committed is not None and committed[0] > doc.get("shape", [0])[0]
+                    if torn:  # killed among a flush's per-array writes: the commit wins
+                        doc["shape"] = committed
+                    obj = _open_node(StorePath(self._store, key), doc)
                 except Exception as exc:
                     raise self._corrupt(path, exc) from exc
+                if torn and self.writable:
+                    assert isinstance(obj, zarr.Array)
+                    self._uncommitted[path] = obj._async_array
+                    self._dirty = True
                 listing[path[-1]] = obj
                 self._nodes[path] = obj
             self._members[group] = listing
@@ -687,17 +759,39 @@ class ZarrBackend(Backend):
 
     # -- lifetime --------------------------------------------------------------------
     def flush(self) -> None:
+        """Commit: the consolidated metadata (one atomic write) first, then the shapes."""
         if not self.writable or self._store is None:
             return
-        self._commit_shapes()
-        if self._dirty:
-            with warnings.catch_warnings():  # "consolidated metadata is not in the v3 spec"
-                warnings.simplefilter("ignore", ZarrUserWarning)
-                zarr.consolidate_metadata(self._store, zarr_format=3)
+        if self._dirty or self._uncommitted:
+            document = json.dumps(self._consolidated(), indent=2).encode()
+            prototype = default_buffer_prototype()
+            sync(self._store.set("zarr.json", prototype.buffer.from_bytes(document)))
+            self._commit_shapes()
             if self._zip is not None:
                 self._write_zip()
         self._dirty = False
         self._touched = False
+
+    def _consolidated(self) -> dict[str, Any]:
+        """The root ``zarr.json`` with the metadata of every node, as held in memory."""
+        entries: dict[str, Any] = {}
+
+        def walk(group: Path, prefix: str) -> None:
+            for name, obj in self._listing(group).items():
+                key = f"{prefix}/{_zarr_name(name)}" if prefix else _zarr_name(name)
+                doc = _metadata_doc(self._nodes.get((*group, name), obj))
+                if isinstance(obj, zarr.Group):
+                    doc["consolidated_metadata"] = _inline({})
+                    entries[key] = doc
+                    walk((*group, name), key)
+                else:
+                    entries[key] = doc
+
+        walk((), "")
+        root = _metadata_doc(self._nodes[()])
+        root["consolidated_metadata"] = _inline(entries)
+        self._committed = _growable_shapes(entries)
+        return root
 
     def _write_zip(self) -> None:
         assert self._zip is not None
