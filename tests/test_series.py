@@ -359,3 +359,49 @@ def test_slices_across_disk_and_buffer_match_numpy(case: Case) -> None:
                     np.testing.assert_array_equal(core.read_slice(node, (part,)), full[part])
         for row in [0, 9, 10, 16, -1, -7, -17]:
             assert core.read_slice(node, (row,)) == full[row]
+
+
+LIVE_WRITER = """
+import sys, time, xstore
+with xstore.open(sys.argv[1], "w", flush_interval=None) as store:
+    for i in range(100):
+        store.append("x", float(i), record_dim="frame")
+        store.append("y", float(i), record_dim="frame")
+    store.flush()
+    for i in range(100, 150):  # appended but not flushed
+        store.append("x", float(i), record_dim="frame")
+        store.append("y", float(i), record_dim="frame")
+    print("flushed", flush=True)
+    sys.stdin.readline()
+"""
+
+
+def test_live_readers(case: Case) -> None:
+    """While a writer is running: a zarr reader sees its last flush; an HDF5 file is
+    locked by its writer and a reader gets a StoreError saying so."""
+    path = case.path()
+    writer = subprocess.Popen(
+        [sys.executable, "-c", LIVE_WRITER, path],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert writer.stdout is not None and writer.stdout.readline().strip() == "flushed"
+        if case.backend == "zarr":  # a zip file is replaced whole at each flush
+            with case.open(path, "r") as store:
+                assert_identical(np.arange(100.0), store["x"])
+                assert len(store["y"]) == 100
+            with case.open_plain(path) as tree:
+                assert tree.sizes["frame"] == 100
+        elif case.backend == "netcdf":
+            with pytest.raises(xstore.StoreError, match="writing it"):
+                case.open(path, "r")
+    finally:
+        assert writer.stdin is not None
+        writer.stdin.write("\n")
+        writer.stdin.close()
+        writer.wait(timeout=60)
+    with case.open(path, "r") as store:
+        assert len(store["x"]) == len(store["y"]) == 150

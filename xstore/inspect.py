@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import glob
+import os
+from collections import defaultdict
 from collections.abc import Iterator
 
 from xstore.codecs.arrays import dtype_from_str
 from xstore.core import Core, Entry
 from xstore.errors import PickleNotAllowedError, StoreError
-from xstore.names import Path
+from xstore.names import Path, decode_name, is_internal
 from xstore.nodes import DTYPE, FORMAT
 from xstore.store import Store
 
@@ -16,14 +19,14 @@ def _variable_line(core: Core, path: Path, entry: Entry) -> str:
     info = core.backend.info(path)
     attrs = core.attrs(path)
     dtype = dtype_from_str(str(attrs[DTYPE])) if DTYPE in attrs else info.dtype
-    kind = "str" if dtype.kind == "O" else str(dtype)
+    kind = "str" if dtype.kind in "OU" else str(dtype)
     shape = (core.length(path), *info.shape[1:]) if info.unlimited else info.shape
     parts = [kind, str(shape)]
     if entry.tag:
         parts.append(entry.tag)
     if info.unlimited:
         dim = info.dims[0]
-        shared = "" if dim.startswith("_xs_") else f", record dim {dim!r}"
+        shared = "" if is_internal(dim) else f", record dim {decode_name(dim)!r}"
         parts.append(f"series of {shape[0]} records{shared}")
     return "  ".join(parts)
 
@@ -50,21 +53,49 @@ def describe(store: Store) -> Iterator[str]:
     yield from _walk(core, (), "")
 
 
+# -- check ---------------------------------------------------------------------------------
+
+
 def check(location: str) -> list[str]:
-    """Problems found in a store (empty if every node reads back)."""
+    """What is wrong with a store, one line per problem (empty: all is well).
+
+    Every value must read back; series sharing a record dimension must have equal
+    lengths; a zarr store must match its commit record; temporary files left by a
+    killed writer are reported (they are safe to delete).
+    """
     from xstore.api import open as open_store
 
+    problems = [
+        f"leftover from an interrupted write (safe to delete): {p}" for p in _leftovers(location)
+    ]
     try:
         store = open_store(location, "r")
     except (StoreError, OSError, ValueError) as exc:
-        return [f"cannot open: {exc}"]
-    problems: list[str] = []
+        return [*problems, f"cannot open: {exc}"]
     with store:
         core = store._live_core()
+        if core.backend.name == "netcdf":
+            from xstore.backends.netcdf import short_series
+
+            problems.extend(
+                f"series shorter than its frames: {line}" for line in short_series(location)
+            )
         problems.extend(_check_group(store, core, (), "/"))
-        for hook in core.hooks:
-            problems.extend(hook.problems())
+        problems.extend(
+            f"torn commit (repaired when opened for writing): {line}"
+            for line in getattr(core.backend, "torn", ())
+        )
     return problems
+
+
+def _leftovers(location: str) -> list[str]:
+    if "://" in location:
+        return []
+    folder, name = os.path.split(os.path.abspath(location.rstrip("/")))
+    found = glob.glob(os.path.join(glob.escape(folder), f".{glob.escape(name)}.xstore-*"))
+    if os.path.isdir(location):
+        found += glob.glob(os.path.join(glob.escape(location), "**", "*.partial"), recursive=True)
+    return sorted(found)
 
 
 def _check_group(store: Store, core: Core, group: Path, where: str) -> list[str]:
@@ -73,6 +104,7 @@ def _check_group(store: Store, core: Core, group: Path, where: str) -> list[str]
         entries = list(core.index(group).items())
     except Exception as exc:  # report and go on: check lists every damaged node
         return [f"{where}: cannot list the group: {exc}"]
+    lengths: dict[str, dict[str, int]] = defaultdict(dict)
     for name, entry in entries:
         path = (*group, entry.stored)
         label = f"{where.rstrip('/')}/{name}"
@@ -80,10 +112,20 @@ def _check_group(store: Store, core: Core, group: Path, where: str) -> list[str]
             if entry.is_group and entry.tag is None:
                 problems.extend(_check_group(store, core, path, label))
                 continue
+            if not entry.is_group:
+                info = core.backend.info(path)
+                if info.unlimited and not is_internal(info.dims[0]):
+                    lengths[info.dims[0]][name] = info.shape[0]
             node = core.read_node(path, entry.is_group)
             store._decode(node, f"store[{label[1:]!r}]")
         except PickleNotAllowedError:
             continue  # pickles are not damage; reading them is just not allowed here
         except Exception as exc:  # report and go on: check lists every damaged node
             problems.append(f"{label}: {type(exc).__name__}: {exc}")
+    for dim, members in lengths.items():
+        if len(set(members.values())) > 1:
+            shown = ", ".join(f"{k}={v}" for k, v in members.items())
+            problems.append(
+                f"{where}: series sharing record dim {decode_name(dim)!r} differ: {shown}"
+            )
     return problems

@@ -243,6 +243,57 @@ def _h5_delete(h5file: h5py.File, node: Path) -> None:
         del parent[node[-1]]
 
 
+def short_series(location: str) -> list[str]:
+    """Series holding fewer records than others along the same record dimension.
+
+    netCDF readers pad such a variable with fill values up to the dimension's
+    length, so only the HDF5 extents show the damage (``xstore check`` reports it).
+    """
+    found: list[str] = []
+
+    def visit(name: str, obj: object) -> None:
+        if not isinstance(obj, h5py.Group):
+            return
+        lengths: dict[tuple[str, ...], dict[str, int]] = {}
+        for child, dset in obj.items():
+            growable = isinstance(dset, h5py.Dataset) and dset.shape and dset.maxshape[0] is None
+            if growable and dset.attrs.get("CLASS") != b"DIMENSION_SCALE":
+                dim = tuple(dset.dims[0].keys())
+                lengths.setdefault(dim, {})[child] = dset.shape[0]
+        for members in lengths.values():
+            longest = max(members.values())
+            for child, length in members.items():
+                if length < longest:
+                    where = f"/{name}/{child}" if name else f"/{child}"
+                    found.append(
+                        f"{where}: {length} records stored, its record dimension has {longest}"
+                    )
+
+    try:
+        with h5py.File(location, "r") as handle:
+            visit("", handle)
+            handle.visititems(visit)
+    except OSError:
+        return []  # unreadable files are reported by opening them
+    return found
+
+
+def _locked(path: str) -> bool:
+    """True if an HDF5 writer holds ``path`` (HDF5 takes an exclusive ``flock``)."""
+    import fcntl
+
+    try:
+        with open(path, "rb") as handle:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    except OSError:
+        return False
+    return False
+
+
 class NetCDFBackend(Backend):
     """A netCDF-4 file through one of the two engines."""
 
@@ -285,6 +336,13 @@ class NetCDFBackend(Backend):
         except OSError as exc:
             if mode in ("w-",) and os.path.exists(self.location):
                 raise FileExistsError(f"{self.location} already exists (mode 'w-')") from exc
+            if _locked(self.location):
+                raise StoreError(
+                    f"cannot open {self.location}: another process (or another open store) is "
+                    "writing it, and HDF5 locks files while they are written, so that no reader "
+                    "sees a half-written state; open it once the writer has closed it, or use a "
+                    "zarr store, whose readers see the writer's last flush"
+                ) from exc
             raise StoreError(f"cannot open {self.location} as a netCDF-4 file: {exc}") from exc
 
     # -- lookups ---------------------------------------------------------------------

@@ -392,6 +392,7 @@ class ZarrBackend(Backend):
         self._dims: dict[Path, dict[str, tuple[int, bool]]] = {}  # name -> (size, grows)
         self._uncommitted: dict[Path, Any] = {}  # grown arrays whose zarr.json lags behind
         self._committed: dict[str, list[int]] = {}  # shapes in the last commit record
+        self.torn: list[str] = []  # arrays found behind the commit record (for xstore check)
         self._dirty = mode in ("w", "w-")  # changed since the last consolidation
         self._touched = False  # consolidated metadata already removed since last flush
         self._store = self._open_store(mode)
@@ -511,7 +512,9 @@ class ZarrBackend(Backend):
                     doc = json.loads(blob)
                     committed = self._committed.get(key)
                     torn = committed is not None and committed[0] > doc.get("shape", [0])[0]
-                    if torn:  # killed among a flush's per-array writes: the commit wins
+                    if committed is not None and torn:  # killed among a flush's shape writes
+                        have = doc["shape"][0]  # the commit record wins: its data is there
+                        self.torn.append(f"/{key}: {have} records, committed {committed[0]}")
                         doc["shape"] = committed
                     obj = _open_node(StorePath(self._store, key), doc)
                 except Exception as exc:
