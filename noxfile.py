@@ -19,6 +19,12 @@ def lint(session: nox.Session) -> None:
 
 
 @nox.session
+def docs(session: nox.Session) -> None:
+    session.install(".[test]")
+    session.run("sphinx-build", "-W", "-b", "html", "docs", "docs/_build")
+
+
+@nox.session
 def typecheck(session: nox.Session) -> None:
     session.install(".[lint]")
     session.run("mypy")

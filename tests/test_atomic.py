@@ -36,6 +36,7 @@ def _snapshot(path: Path) -> tuple[bytes, list[str]]:
         ("hdf5", ".h5", {"a": np.ones(3), "b": (x for x in "gen")}, TypeError),
         ("hdf5", ".h5", {"a": np.ones(3), "b": Exploding()}, RuntimeError),
         ("netcdf", ".nc", {"a": 1, "b": {"c": Exploding()}}, RuntimeError),
+        ("zarr", ".zip", {"a": 1, "b": {"c": Exploding()}}, RuntimeError),
         ("json", ".json", {"a": 1, "b": {1, lambda: 0}}, TypeError),
         ("cloudpickle", ".pkl", {"a": 1, "b": (x for x in "gen")}, TypeError),
     ],
@@ -90,3 +91,14 @@ def test_save_refuses_bad_arguments(tmp_path: Path) -> None:
     with pytest.raises(TypeError):
         xstore.save({}, tmp_path / "x.nc", nonsense=1)
     assert os.listdir(tmp_path) == []
+
+
+def test_failing_save_leaves_a_zarr_directory_intact(tmp_path: Path) -> None:
+    path = tmp_path / "doc.zarr"
+    xstore.save(ORIGINAL, path, mode="zarr")
+    before = {p.relative_to(path): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
+    with pytest.raises(RuntimeError):
+        xstore.save({"a": np.ones(3), "b": Exploding()}, path, mode="zarr")
+    after = {p.relative_to(path): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
+    assert after == before
+    assert sorted(os.listdir(tmp_path)) == ["doc.zarr"]

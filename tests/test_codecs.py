@@ -15,7 +15,7 @@ import xstore
 from xstore.codecs import DecodeContext, EncodeContext, decode, encode
 from xstore.nodes import CLASS, TYPE, VERSION, Tree, Var
 
-FILE_MODES = [("hdf5", ".h5"), ("json", ".json")]
+FILE_MODES = [("hdf5", ".h5"), ("zarr", ".zarr"), ("json", ".json")]
 
 
 def round_trip(value: object, tmp_path: Path, mode: str, suffix: str, **load_kw: object) -> object:

@@ -17,10 +17,12 @@ MODES = [
     ("hdf5", ".h5", {}),
     ("hdf5", ".nc", {"engine": "h5netcdf"}),
     ("netcdf", ".nc", {}),
+    ("zarr", ".zarr", {}),
+    ("zarr", ".zip", {}),
     ("json", ".json", {}),
     ("cloudpickle", ".pkl", {}),
 ]
-MODE_IDS = ["hdf5-netcdf4", "hdf5-h5netcdf", "netcdf", "json", "cloudpickle"]
+MODE_IDS = ["hdf5-netcdf4", "hdf5-h5netcdf", "netcdf", "zarr", "zarr-zip", "json", "cloudpickle"]
 
 
 @pytest.mark.parametrize(("mode", "suffix", "options"), MODES, ids=MODE_IDS)
@@ -74,3 +76,16 @@ def test_key_order_is_kept(mode: str, suffix: str, options: dict, tmp_path: Path
     loaded = xstore.load(path, mode=mode)
     assert list(loaded) == list(data)
     assert [list(v) for v in loaded.values()] == [list(v) for v in data.values()]
+
+
+@pytest.mark.parametrize("target", [".zarr", ".zip", ".nc"])
+def test_round_trip_between_backends(tmp_path: Path, target: str) -> None:
+    """save(load(nc), zarr) then load(zarr) equals the original, types included."""
+    source = tmp_path / "source.nc"
+    xstore.save(EXAMPLE, source)
+    other = tmp_path / f"other{target}"
+    xstore.save(xstore.load(source), other, mode="zarr" if target != ".nc" else "hdf5")
+    assert_identical(EXAMPLE, xstore.load(other))
+    back = tmp_path / "back.nc"
+    xstore.save(xstore.load(other), back)
+    assert_identical(EXAMPLE, xstore.load(back))

@@ -426,8 +426,9 @@ class NetCDFBackend(Backend):
                 max(1, min(s, 1024) if existing[d][1] else s)
                 for d, s in zip(dims, data.shape, strict=True)
             )
+        dtype = data.dtype.newbyteorder("=")  # '<f8' from zarr is native, but netCDF4 warns
         var = self._engine.create_variable(
-            group, node[-1], data.dtype, dims, fill, chunks, self._compression
+            group, node[-1], dtype, dims, fill, chunks, self._compression
         )
         for name, value in attrs.items():
             self._engine.set_attr(var, name, value)
