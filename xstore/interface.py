@@ -1,0 +1,630 @@
+"""The attribute-access face (SPEC §5) for users of openmmtools' storage module.
+
+``si.my_dir.my_var.append(x)``: directories and variables spring into being by
+attribute access, and every operation is handed straight to the core's
+:class:`~xstore.Group` (the way ``h5netcdf.legacyapi`` is a thin netCDF4-python
+face over h5netcdf's core), so a file written here is an ordinary xstore store that
+``xstore.open``, ``xstore.load`` and plain xarray read, and the other way round.
+Nothing is kept in memory here except metadata added to a node that does not
+exist yet (written when the node is, as in openmmtools).
+
+How the interface sees a store:
+
+==================  =================================================================
+directory           a plain group
+appendable variable a series (``append``), or a *table of records* (appended dicts)
+static variable     any other stored value (``write``): arrays, dicts, objects, ...
+==================  =================================================================
+
+Appended dicts make a table: a group tagged ``records`` holding one series per key,
+all along one record dimension (named ``record``, or ``record_1``, ... if a key is
+called so).  ``read()`` (and ``xstore.load``, and ``store[key]``) give a list of
+dicts; plain xarray sees a Dataset whose variables share that dimension.
+
+Drivers open their store when they are made (so a missing file in mode ``'r'``
+fails at once with ``FileNotFoundError``, and mode ``'w'`` truncates at once) and
+close it with :meth:`close` or at the end of a ``with`` block.
+
+The names of the API (:data:`RESERVED`) are never directories or variables: using
+one as such raises an ``AttributeError`` that says so; ``node["name"]`` reaches a
+node of any name.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+from xstore import backends
+from xstore.api import open as open_store
+from xstore.codecs.attrs import encode_value
+from xstore.codecs.base import EncodeContext
+from xstore.codecs.records import TAG as TABLE_TAG
+from xstore.codecs.records import table_node
+from xstore.names import Path, split_key
+from xstore.store import Group, Store
+
+__all__ = ["RESERVED", "NetCDFIODriver", "StorageInterface", "ZarrIODriver"]
+
+_MODES = ("r", "w", "a")
+
+#: Names of the API: never the names of directories or variables reached by attribute.
+RESERVED = frozenset(
+    {
+        "add_metadata",
+        "append",
+        "close",
+        "file_name",
+        "metadata",
+        "name",
+        "path",
+        "read",
+        "storage_driver",
+        "sync",
+        "write",
+    }
+)
+
+
+def _clash(name: str, what: str) -> AttributeError:
+    return AttributeError(
+        f"{name!r} is {what} of the StorageInterface API, so it cannot be the name of a "
+        f"directory or variable reached by attribute access; use node[{name!r}] instead"
+    )
+
+
+class _ApiStr(str):
+    """A ``path``/``name``/``file_name`` value: a str that explains a name clash."""
+
+    _api_name: str
+
+    def __new__(cls, value: str, api_name: str) -> _ApiStr:
+        self = super().__new__(cls, value)
+        self._api_name = api_name
+        return self
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr.startswith("_"):
+            raise AttributeError(attr)
+        raise _clash(self._api_name, "a property")
+
+
+class _BoundApi(functools.partial):
+    """An API method bound to its node, whose missing attributes explain a name clash
+    (``si.read.append(x)`` says that ``read`` is a method, not a variable)."""
+
+    __slots__ = ()
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr.startswith("_"):
+            raise AttributeError(attr)
+        raise _clash(self.func.__name__, "a method")
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+if TYPE_CHECKING:
+
+    def _api(func: F) -> F:
+        return func
+
+else:
+
+    class _api:
+        """Marks an API method (see :class:`_BoundApi`)."""
+
+        def __init__(self, func: Callable[..., Any]) -> None:
+            self.func = func
+            functools.update_wrapper(self, func)
+
+        def __get__(self, node: Any, owner: type | None = None) -> Any:
+            return self.func if node is None else _BoundApi(self.func, node)
+
+
+# -- drivers --------------------------------------------------------------------------------
+
+
+class _IODriver:
+    """An open store for :class:`StorageInterface`; see the subclasses."""
+
+    backend: ClassVar[str]
+
+    def __init__(
+        self,
+        file_name: str | os.PathLike[str],
+        access_mode: str | None = None,
+        *,
+        allow_pickle: bool = False,
+        **options: Any,
+    ) -> None:
+        location = os.fspath(file_name)
+        if access_mode is None:
+            access_mode = "a" if backends.exists(location, self.backend) else "w"
+        elif access_mode not in _MODES:
+            raise ValueError(f"access_mode must be one of {_MODES} or None, not {access_mode!r}")
+        self._store = open_store(
+            location, access_mode, backend=self.backend, allow_pickle=allow_pickle, **options
+        )
+        self._file_name = location
+        self._access_mode = access_mode
+
+    @property
+    def file_name(self) -> str:
+        """The path (or URL) of the store."""
+        return self._file_name
+
+    @property
+    def access_mode(self) -> str:
+        """``'r'``, ``'w'`` or ``'a'`` (``None`` given: ``'a'`` if the store existed,
+        else ``'w'``)."""
+        return self._access_mode
+
+    @property
+    def store(self) -> Store:
+        """The open store, for the dict-like face (``xstore.open``'s :class:`~xstore.Store`)."""
+        return self._store
+
+    @property
+    def closed(self) -> bool:
+        return self._store.closed
+
+    def sync(self) -> None:
+        """Write everything buffered and make it durable (``Store.flush``)."""
+        self._store.flush()
+
+    def close(self) -> None:
+        """Flush and close the store; closing twice is fine."""
+        self._store.close()
+
+    def __enter__(self) -> _IODriver:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr.startswith("_"):
+            raise AttributeError(attr)
+        raise AttributeError(
+            f"{type(self).__name__} has no attribute {attr!r} (if you meant a node named "
+            f"'storage_driver', that name is reserved: use node['storage_driver'])"
+        )
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else f"mode {self._access_mode!r}"
+        return f"<xstore.{type(self).__name__} {self._file_name!r} ({state})>"
+
+
+class NetCDFIODriver(_IODriver):
+    """A netCDF-4/HDF5 file for :class:`StorageInterface`.
+
+    ``access_mode``: ``'r'`` read-only, ``'w'`` create or truncate, ``'a'`` read and
+    write (created if missing), ``None``: ``'a'`` if the file exists, else ``'w'``.
+    Other keywords go to :func:`xstore.open` (``engine``, ``allow_pickle``,
+    ``buffer_records``, ``compression``, ...).
+    """
+
+    backend = "netcdf"
+
+
+class ZarrIODriver(_IODriver):
+    """A zarr store (directory, ``.zip`` or fsspec URL) for :class:`StorageInterface`;
+    see :class:`NetCDFIODriver` for the arguments."""
+
+    backend = "zarr"
+
+
+# -- what a path holds (the one place this face looks at the core's index) --------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    kind: str  # "missing", "directory", "series", "table" or "value"
+    depth: int  # how many components of the path it describes (fewer: an ancestor)
+    stored: Path  # stored path of that node (of the deepest existing group if missing)
+    tag: str | None = None  # the type tag of a group holding a value
+
+
+def _find(store: Store, parts: tuple[str, ...]) -> _Found:
+    core = store._live_core()
+    stored: Path = ()
+    for depth, part in enumerate(parts):
+        entry = core.index(stored).get(part)
+        if entry is None:
+            return _Found("missing", depth, stored)
+        stored = (*stored, entry.stored)
+        if entry.is_group and entry.tag is None:
+            continue
+        if entry.is_group:
+            kind = "table" if entry.tag == TABLE_TAG else "value"
+            return _Found(kind, depth + 1, stored, entry.tag)
+        kind = "series" if core.backend.info(stored).unlimited else "value"
+        return _Found(kind, depth + 1, stored)
+    return _Found("directory", len(parts), stored)
+
+
+def _columns(store: Store, table: Path) -> list[str]:
+    return list(store._live_core().index(table))
+
+
+def _dims_above(store: Store, group: Path) -> set[str]:
+    """Dimension names (stored) of ``group`` and of every group above it."""
+    backend = store._live_core().backend
+    return {dim for depth in range(len(group) + 1) for dim in backend.dims(group[:depth])}
+
+
+def _create_table(group: Group, name: str) -> None:
+    group._core.write_node(group._stored, name, table_node())
+
+
+# -- nodes --------------------------------------------------------------------------------------
+
+# values whose attributes are metadata only, kept when the value is replaced: every
+# variable (tag None here) and groups of these tags (an xarray object's are its own)
+_METADATA_KEPT = (None, "dict", "list", "tuple", "set", "frozenset")
+
+_KIND_WORDS = {
+    "directory": "a directory",
+    "series": "an appendable variable",
+    "table": "an appendable variable (records of dicts)",
+    "value": "a static variable",
+}
+
+
+class _Node:
+    """A directory or variable of a :class:`StorageInterface`, made by attribute access."""
+
+    def __init__(self, interface: StorageInterface, parent: _Node | None, parts: Path) -> None:
+        object.__setattr__(self, "_interface", interface)
+        object.__setattr__(self, "_parent", parent)
+        object.__setattr__(self, "_parts", parts)
+        object.__setattr__(self, "_key", "/".join(parts))
+        object.__setattr__(self, "_children", {})
+        object.__setattr__(self, "_pending", {})  # metadata waiting for the node to exist
+        object.__setattr__(self, "_appending", False)  # known to be a series (fast path)
+
+    _interface: StorageInterface
+    _parent: _Node | None
+    _parts: Path
+    _key: str
+    _children: dict[str, _Node]
+    _pending: dict[str, Any]
+    _appending: bool
+
+    # -- identity -----------------------------------------------------------------------
+    @property
+    def path(self) -> str:
+        """The absolute path in the store, e.g. ``"/my_dir/my_var"``."""
+        return _ApiStr("/" + self._key, "path")
+
+    @property
+    def name(self) -> str:
+        """The last component of :attr:`path` (``""`` for the interface itself)."""
+        return _ApiStr(self._parts[-1] if self._parts else "", "name")
+
+    @property
+    def storage_driver(self) -> _IODriver:
+        """The driver this interface writes through."""
+        return self._interface._driver
+
+    @property
+    def file_name(self) -> str:
+        """The path of the store (the driver's ``file_name``)."""
+        return _ApiStr(self._interface._driver.file_name, "file_name")
+
+    @property
+    def _store(self) -> Store:
+        return self._interface._driver.store
+
+    def __repr__(self) -> str:
+        return f"<xstore.StorageInterface node {self.path!r} in {self.file_name!r}>"
+
+    # -- dynamic children ---------------------------------------------------------------
+    def __getattr__(self, name: str) -> _Node:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name in RESERVED:
+            raise _clash(name, "a method")  # sync/close: methods of the interface only
+        child = self._child(name)
+        object.__setattr__(self, name, child)  # later lookups find it directly
+        return child
+
+    def __getitem__(self, key: str) -> _Node:
+        """The node ``key`` (a name or ``/``-separated path) below this one, for names
+        that attribute access cannot reach (the API's own, leading ``_``, ...)."""
+        node = self
+        for part in split_key(key):
+            node = node._child(part)
+        return node
+
+    def _child(self, name: str) -> _Node:
+        child = self._children.get(name)
+        if child is None:
+            split_key(name)  # not empty, ".", ".." or containing "/"
+            child = self._children[name] = _Node(self._interface, self, (*self._parts, name))
+        return child
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(
+            f"cannot assign to {name!r}: use {self.path.rstrip('/')}/{name}.write(value) "
+            "or .append(value)"
+        )
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(
+            f"cannot delete {name!r}: StorageInterface does not delete; "
+            "use the dict-like face, del storage_driver.store[key]"
+        )
+
+    def __dir__(self) -> Iterator[str]:
+        names = set(RESERVED) | set(object.__dir__(self))
+        if _find(self._store, self._parts).kind == "directory":
+            group = self._store[self._key] if self._parts else self._store
+            names.update(name for name in group if name.isidentifier())
+        return iter(sorted(names))
+
+    # -- kinds --------------------------------------------------------------------------
+    def _locate(self, action: str) -> _Found:
+        """What this node is; ``TypeError`` if an ancestor is a variable."""
+        found = _find(self._store, self._parts)
+        if found.kind != "missing" and found.depth < len(self._parts):
+            ancestor = "/" + "/".join(self._parts[: found.depth])
+            raise TypeError(
+                f"cannot {action} {self.path}: {ancestor} is {_KIND_WORDS[found.kind]}, "
+                "not a directory"
+            )
+        return found
+
+    def _wrong_kind(self, action: str, found: _Found, hint: str = "") -> TypeError:
+        more = f"; {hint}" if hint else ""
+        return TypeError(f"cannot {action} {self.path}: it is {_KIND_WORDS[found.kind]}{more}")
+
+    # -- operations -----------------------------------------------------------------------
+    @_api
+    def write(self, data: Any, at_index: int | None = None) -> None:
+        """Store ``data`` as a static variable, replacing what it held (any new size,
+        type or content; its metadata are kept).  With ``at_index``, overwrite record
+        ``at_index`` of an appendable variable instead (negative counts from the end).
+
+        ``write`` without ``at_index`` on an appendable variable, or with it on a static
+        one, raises ``TypeError``; ``at_index`` on a variable never written
+        ``KeyError``, out of range ``IndexError``.
+        """
+        if at_index is not None:
+            self._write_record(data, at_index)
+            return
+        found = self._locate("write")
+        if found.kind == "directory":
+            raise self._wrong_kind("write", found, "write to a variable in it")
+        if found.kind in ("series", "table"):
+            raise self._wrong_kind(
+                "write", found, "use append(), or write(value, at_index=i) for one record"
+            )
+        store = self._store
+        keep = found.kind == "value" and found.tag in _METADATA_KEPT
+        kept = dict(store.attrs_of(self._key)) if keep else {}
+        store[self._key] = data
+        object.__setattr__(self, "_appending", False)
+        if kept:
+            attrs = store.attrs_of(self._key)
+            for name, value in kept.items():
+                if name not in attrs:
+                    try:
+                        attrs[name] = value
+                    except ValueError:  # the new value's own encoding uses this name
+                        continue
+        self._bound()
+
+    def _write_record(self, data: Any, index: int) -> None:
+        found = self._locate("write a record of")
+        if found.kind == "missing":
+            raise KeyError(
+                f"{self.path}: nothing was appended to it yet, so there is no record "
+                f"{index} to write"
+            )
+        if found.kind == "series":
+            self._store.set_record(self._key, index, data)
+        elif found.kind == "table":
+            if not isinstance(data, dict):
+                raise self._wrong_kind(
+                    "write a record of", found, f"its records are dicts, not {type(data).__name__}"
+                )
+            values = self._record_values(data, _columns(self._store, found.stored))
+            self._store._series().set_records((), index, values)
+        else:
+            raise self._wrong_kind(
+                "write a record of", found, "at_index needs an appendable variable"
+            )
+
+    @_api
+    def append(self, data: Any) -> None:
+        """Append one record, creating an appendable variable on first use.
+
+        The first record fixes the record shape and dtype (scalars read back with
+        shape ``(n,)``, lists and arrays of shape ``s`` as one array ``(n, *s)``).
+        Dicts of plain values make a table of records that reads back as a list of
+        dicts; every dict must have the keys of the first.  ``append`` on a static
+        variable or a directory raises ``TypeError``.
+        """
+        if self._appending and not isinstance(data, dict):
+            self._store.append(self._key, data)  # the hot path: no lookup of the kind
+            return
+        found = self._locate("append to")
+        if found.kind in ("directory", "value"):
+            hint = "append to a variable in it" if found.kind == "directory" else ""
+            raise self._wrong_kind("append to", found, hint or "it was written with write()")
+        if isinstance(data, dict):
+            if found.kind == "series":
+                raise self._wrong_kind("append a dict to", found, "its records are not dicts")
+            self._append_record(data, found)
+        else:
+            if found.kind == "table":
+                raise self._wrong_kind(
+                    "append to", found, f"its records are dicts, not {type(data).__name__}"
+                )
+            self._store.append(self._key, data)
+            object.__setattr__(self, "_appending", True)
+        self._bound()
+
+    def _record_values(self, record: dict[str, Any], columns: list[str]) -> dict[str, Any]:
+        """The record as ``{column path: value}``, checked against the table's keys."""
+        if not record:
+            raise ValueError(f"cannot store an empty dict as a record of {self.path}")
+        for key in record:
+            if not isinstance(key, str):
+                raise TypeError(f"keys of records must be str, not {key!r} ({self.path})")
+            if len(split_key(key)) != 1:
+                raise ValueError(f"key {key!r} of a record of {self.path} contains '/'")
+        if columns and set(record) != set(columns):
+            raise ValueError(
+                f"records of {self.path} have the keys {sorted(columns)}, not {sorted(record)}"
+            )
+        return {f"{self._key}/{key}": value for key, value in record.items()}
+
+    def _append_record(self, record: dict[str, Any], found: _Found) -> None:
+        store = self._store
+        columns = _columns(store, found.stored) if found.kind == "table" else []
+        values = self._record_values(record, columns)
+        dim = None
+        if not columns:  # a new table: its columns share a new record dimension, named
+            # unlike its keys and the dimensions above it (xarray aligns those)
+            above = found.stored[:-1] if found.kind == "table" else found.stored
+            taken = set(record) | _dims_above(store, above)
+            dim = next(d for d in _dim_names() if d not in taken)
+        writer = store._series()
+        for key, value in values.items():  # all or nothing: check every value first
+            writer.check_append((), key, value, dim)
+        created = found.kind == "missing"
+        if created:
+            parent = store.create_group("/".join(self._parts[:-1])) if self._parts[1:] else store
+            _create_table(parent, self._parts[-1])
+        try:
+            for key, value in values.items():
+                store.append(key, value, record_dim=dim)
+        except BaseException:
+            if created:
+                del store[self._key]
+            raise
+
+    @_api
+    def read(self) -> Any:
+        """The stored value: a static variable as written, an appendable one as one
+        array over its records (a list of dicts for records that are dicts).
+
+        A missing variable raises ``KeyError``, a directory ``TypeError``.
+        """
+        found = self._locate("read")
+        if found.kind == "missing":
+            raise KeyError(f"{self.path}: no such variable in {self.file_name}")
+        if found.kind == "directory":
+            raise self._wrong_kind("read", found, "read the variables in it")
+        return self._store[self._key]
+
+    @_api
+    def add_metadata(self, name: str, value: Any) -> None:
+        """Attach metadata (an attribute) to this directory or variable.
+
+        Values are stored exactly (str, numbers, bools, lists, dicts, ...); ones that
+        would need pickling raise ``TypeError``.  Metadata added to a node that does
+        not exist yet are written when it is created.
+        """
+        _check_metadata(name, value, self.path)
+        if not self._parts:
+            self._store.attrs[name] = value
+            return
+        found = self._locate("add metadata to")
+        if found.kind == "missing":
+            if self._store.mode == "r":
+                raise PermissionError(
+                    f"cannot add metadata to {self.path}: {self.file_name} is open read-only"
+                )
+            self._pending[name] = value
+            return
+        self._store.attrs_of(self._key)[name] = value
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """A snapshot of this node's metadata."""
+        if not self._parts:
+            return dict(self._store.attrs)
+        found = self._locate("read metadata of")
+        if found.kind == "missing":
+            return dict(self._pending)
+        return dict(self._store.attrs_of(self._key))
+
+    def _bound(self) -> None:
+        """Write the metadata waiting on this node and on its ancestors (which exist
+        now, as directories)."""
+        chain: list[_Node] = []
+        node: _Node | None = self
+        while node is not None and node._parts:
+            chain.append(node)
+            node = node._parent
+        for node in reversed(chain):
+            if node._pending:
+                pending = dict(node._pending)
+                node._pending.clear()
+                attrs = self._store.attrs_of(node._key)
+                for name, value in pending.items():
+                    attrs[name] = value
+
+
+def _dim_names() -> Iterator[str]:
+    yield "record"
+    n = 1
+    while True:
+        yield f"record_{n}"
+        n += 1
+
+
+def _check_metadata(name: Any, value: Any, where: str) -> None:
+    if not isinstance(name, str):
+        raise TypeError(f"metadata names must be str, not {name!r} ({where})")
+    try:
+        encode_value(value, EncodeContext(f"{where} metadata {name!r}", pickle_ok=False))
+    except TypeError as exc:
+        raise TypeError(
+            f"metadata {name!r} of {where} cannot be stored without pickle: {exc}"
+        ) from exc
+
+
+class StorageInterface(_Node):
+    """Attribute access to a store: ``si.my_dir.my_var.append(x)`` (SPEC §5).
+
+    ``storage_driver`` is a :class:`NetCDFIODriver` or :class:`ZarrIODriver`.  The
+    interface itself is the root directory: ``add_metadata`` sets attributes of the
+    store, ``sync``/``close`` (and ``with``) act on the driver.
+    """
+
+    def __init__(self, storage_driver: _IODriver) -> None:
+        if not isinstance(storage_driver, _IODriver):
+            raise TypeError(
+                "StorageInterface needs a NetCDFIODriver or ZarrIODriver, "
+                f"not {type(storage_driver).__name__}"
+            )
+        object.__setattr__(self, "_driver", storage_driver)
+        super().__init__(self, None, ())
+
+    _driver: _IODriver
+
+    def __repr__(self) -> str:
+        return f"<xstore.StorageInterface of {self._driver!r}>"
+
+    @_api
+    def sync(self) -> None:
+        """Write everything buffered and make it durable (the driver's ``sync``)."""
+        self._driver.sync()
+
+    @_api
+    def close(self) -> None:
+        """Close the driver (flushing first)."""
+        self._driver.close()
+
+    def __enter__(self) -> StorageInterface:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._driver.close()
