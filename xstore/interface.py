@@ -121,7 +121,11 @@ else:
             functools.update_wrapper(self, func)
 
         def __get__(self, node: Any, owner: type | None = None) -> Any:
-            return self.func if node is None else _BoundApi(self.func, node)
+            if node is None:
+                return self.func
+            bound = _BoundApi(self.func, node)
+            node.__dict__[self.func.__name__] = bound  # bound once per node (hot paths)
+            return bound
 
 
 # -- drivers --------------------------------------------------------------------------------
@@ -279,6 +283,7 @@ class _Node:
 
     def __init__(self, interface: StorageInterface, parent: _Node | None, parts: Path) -> None:
         object.__setattr__(self, "_interface", interface)
+        object.__setattr__(self, "_store", interface._driver.store)
         object.__setattr__(self, "_parent", parent)
         object.__setattr__(self, "_parts", parts)
         object.__setattr__(self, "_key", "/".join(parts))
@@ -287,6 +292,7 @@ class _Node:
         object.__setattr__(self, "_appending", False)  # known to be a series (fast path)
 
     _interface: StorageInterface
+    _store: Store  # the driver's open store
     _parent: _Node | None
     _parts: Path
     _key: str
@@ -314,10 +320,6 @@ class _Node:
     def file_name(self) -> str:
         """The path of the store (the driver's ``file_name``)."""
         return _ApiStr(self._interface._driver.file_name, "file_name")
-
-    @property
-    def _store(self) -> Store:
-        return self._interface._driver.store
 
     def __repr__(self) -> str:
         return f"<xstore.StorageInterface node {self.path!r} in {self.file_name!r}>"
