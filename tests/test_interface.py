@@ -609,6 +609,11 @@ def test_registered_codec_through_the_interface(kind: Kind, tagged_codec: None) 
         assert si.traj.energy.read() == Tagged([0.0, -1.5, -3.0], "kJ/mol")  # ONE object
         with pytest.raises(ValueError, match="attributes"):
             si.traj.energy.append(Tagged(1.0, "kcal/mol"))  # attrs differ
+        for bare in (1.0, np.float64(1.0), np.array(1.0)):  # no attributes at all
+            with pytest.raises(ValueError, match="Tagged"):
+                si.traj.energy.append(bare)
+            with pytest.raises(ValueError, match="Tagged"):
+                si.traj.energy.write(bare, at_index=0)
         with pytest.raises(ValueError, match="encodes the stored value"):
             si.traj.energy.add_metadata("unit", "K")  # metadata cannot change the value
         si.traj.energy.write(Tagged(7.0, "kJ/mol"), at_index=1)

@@ -194,7 +194,7 @@ class SeriesWriter:
         """Buffer ``value`` if it needs no conversion or check (the hot path); else False."""
         buffer = series.buffer
         block = buffer.block
-        if block is None:
+        if block is None or series.codec is not None:  # codec records: check attributes
             return False
         kind = type(value)
         if kind is np.ndarray:
@@ -280,6 +280,11 @@ class SeriesWriter:
                     f"record attributes {attrs} differ from the series' {have} ({key!r})"
                 )
             block = np.stack([p[0] for p in parts]) if parts else np.empty(0)
+        elif series is not None and series.codec is not None:
+            raise ValueError(
+                f"{key!r} is a series of {series.codec.cls.__name__} with attributes "
+                f"{series.codec_attrs}; a {type(value).__name__} record has none"
+            )
         else:
             block = _as_block(value, single, series, key)
         if series is None:
