@@ -142,6 +142,7 @@ def test_closed_driver_refuses_use(kind: Kind) -> None:
     si.x.write(1)
     si.close()
     si.close()  # twice is fine
+    assert "write" in dir(si)  # tab completion still works
     assert si.storage_driver.closed
     with pytest.raises(ValueError, match="closed"):
         si.x.read()

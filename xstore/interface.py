@@ -363,7 +363,7 @@ class _Node:
 
     def __dir__(self) -> Iterator[str]:
         names = set(RESERVED) | set(object.__dir__(self))
-        if _find(self._store, self._parts).kind == "directory":
+        if not self._store.closed and _find(self._store, self._parts).kind == "directory":
             group = self._store[self._key] if self._parts else self._store
             names.update(name for name in group if name.isidentifier())
         return iter(sorted(names))
