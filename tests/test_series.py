@@ -93,6 +93,11 @@ def test_bad_records_change_nothing(case: Case) -> None:
                 store.append(key, value)
         with pytest.raises(ValueError):
             store.extend("f", 5.0)
+        store.append("bytes", b"ab")
+        with pytest.raises(TypeError, match="truncated"):
+            store.append("bytes", b"abcd")
+        store.append("bytes", b"c")
+        assert store["bytes"].tolist() == [b"ab", b"c"]
         with pytest.raises(TypeError):
             store.append("new", {1, 2})
         assert "new" not in store
@@ -312,7 +317,7 @@ def _verify_after_kill(case: Case, path: str, flushed: int) -> None:
             assert len(tree["x"]) >= flushed
 
 
-@pytest.mark.parametrize("flush_every", [3, 40])
+@pytest.mark.parametrize("flush_every", [1, 40])
 def test_sigkill_never_loses_flushed_records(case: Case, tmp_path: Path, flush_every: int) -> None:
     path = case.path()
     progress = str(tmp_path / "progress")

@@ -75,10 +75,15 @@ def check(location: str) -> list[str]:
     with store:
         core = store._live_core()
         if core.backend.name == "netcdf":
-            from xstore.backends.netcdf import short_series
+            from xstore.backends.netcdf import short_series, uncommitted_records
 
             problems.extend(
                 f"series shorter than its frames: {line}" for line in short_series(location)
+            )
+            problems.extend(
+                f"interrupted flush (xstore reads up to the commit record and truncates on the "
+                f"next writable open; other readers see these records): {line}"
+                for line in uncommitted_records(location)
             )
         problems.extend(_check_group(store, core, (), "/"))
         problems.extend(

@@ -2,10 +2,10 @@
 
 User keys may be any string; backends are stricter (netCDF-C rejects leading
 punctuation, control characters and trailing spaces and normalises to NFC; zarr
-reserves a leading ``__``).  A key that is valid everywhere is stored as it is;
-any other key is *escaped* into ``_x_`` followed by a percent-encoding of its UTF-8
-bytes.  Names xstore itself generates start with ``_xs_`` and can never be produced
-by a user key, so the two never collide.
+reserves a leading ``__`` and turns ``\\`` into a path separator).  A key that is
+valid everywhere is stored as it is; any other key is *escaped* into ``_x_``
+followed by a percent-encoding of its UTF-8 bytes.  Names xstore itself generates
+start with ``_xs_`` and can never be produced by a user key, so the two never collide.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def _is_plain(name: str) -> bool:
     first = name[0]
     if first < "\x80" and not (first.isascii() and (first.isalnum() or first == "_")):
         return False
-    if any(ch < " " or ch == "\x7f" or ch == "/" for ch in name):
+    if any(ch < " " or ch in "\x7f/\\" for ch in name):  # zarr reads "\\" as a separator
         return False
     if name[-1] < "\x80" and name[-1].isspace():
         return False

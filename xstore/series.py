@@ -595,6 +595,11 @@ def _as_block(value: Any, single: bool, series: _Series | None, key: str) -> np.
         raise TypeError(
             f"cannot append {arr.dtype} records to the {series.dtype} series {key!r} safely"
         )
+    if arr.dtype.kind in "SV" and arr.dtype.itemsize > series.dtype.itemsize:
+        raise TypeError(
+            f"{arr.dtype} records are wider than the {series.dtype} series {key!r} "
+            "(they would be truncated)"
+        )
     if isinstance(value, np.ndarray | np.generic):
         return arr.astype(series.dtype)
     try:  # Python numbers: NumPy refuses values the dtype cannot hold

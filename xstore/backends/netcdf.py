@@ -6,6 +6,15 @@ batch (at flush, close, before any read, or past :data:`PENDING_LIMIT` bytes):
 netCDF-C walks the whole file's metadata each time it leaves define mode, so
 writing each variable right after defining it makes a long run of writes quadratic.
 
+Growing variables get a commit record: :meth:`NetCDFBackend.flush` flushes HDF5
+(data and extents), then writes each touched group's ``_xs_commit`` attribute (JSON:
+variable -> committed records) and flushes again.  A writer killed inside the first
+of those flushes can leave extents covering records whose data never reached the
+disk; xstore reads such a variable only up to its committed length, a writable
+reopen truncates it there, and ``xstore check`` reports it.  A variable that has a
+zero-length axis without being a series (netCDF makes every zero-length dimension
+unlimited) is marked ``_xs_static``.
+
 netCDF cannot delete anything; :meth:`NetCDFBackend.delete` closes the engine,
 removes the HDF5 objects with h5py (detaching dimension scales and
 dropping dimensions nothing else uses) and reopens.  HDF5 does not give the freed
@@ -14,6 +23,7 @@ space back; ``xstore convert`` (or ``h5repack``) writes a compact copy.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
@@ -26,6 +36,8 @@ from xstore.errors import StoreError
 from xstore.names import Path
 
 ENGINES = ("netcdf4", "h5netcdf")
+COMMIT = "_xs_commit"  # group attribute: JSON {variable: records committed by a flush}
+STATIC = "_xs_static"  # 1 on a variable whose zero-length first axis is not a series
 PENDING_LIMIT = 64 * 2**20  # bytes of deferred variable data before it is written out
 DEFAULT_ENGINE = "netcdf4"
 _DIM_ONLY = b"This is a netCDF dimension but not a netCDF variable"
@@ -77,6 +89,9 @@ class _Engine:
         raise NotImplementedError
 
     def get_attrs(self, obj: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def attr_names(self, obj: Any) -> list[str]:
         raise NotImplementedError
 
     def set_attr(self, obj: Any, name: str, value: Any) -> None:
@@ -148,6 +163,9 @@ class _NetCDF4(_Engine):
     def get_attrs(self, obj: Any) -> dict[str, Any]:
         return {k: _attr_value(obj.getncattr(k)) for k in obj.ncattrs()}
 
+    def attr_names(self, obj: Any) -> list[str]:
+        return list(obj.ncattrs())
+
     def set_attr(self, obj: Any, name: str, value: Any) -> None:
         obj.setncattr(name, value)
 
@@ -188,6 +206,9 @@ class _H5NetCDF(_Engine):
 
     def get_attrs(self, obj: Any) -> dict[str, Any]:
         return {k: _attr_value(v) for k, v in obj.attrs.items()}
+
+    def attr_names(self, obj: Any) -> list[str]:
+        return list(obj.attrs)
 
     def set_attr(self, obj: Any, name: str, value: Any) -> None:
         obj.attrs[name] = value
@@ -241,6 +262,63 @@ def _h5_delete(h5file: h5py.File, node: Path) -> None:
                 del h5file[scale.name]
     else:
         del parent[node[-1]]
+
+
+def _uncommitted(handle: h5py.File) -> list[tuple[h5py.Dataset, int]]:
+    """Datasets longer than their group's commit record says (a torn flush)."""
+    found: list[tuple[h5py.Dataset, int]] = []
+
+    def visit(group: h5py.Group) -> None:
+        text = group.attrs.get(COMMIT)
+        if isinstance(text, bytes):
+            text = text.decode()
+        record = json.loads(text) if isinstance(text, str) else {}
+        for name, committed in record.items():
+            dset = group.get(name)
+            if isinstance(dset, h5py.Dataset) and dset.shape and dset.shape[0] > committed:
+                found.append((dset, committed))
+        for child in group.values():
+            if isinstance(child, h5py.Group):
+                visit(child)
+
+    visit(handle)
+    return found
+
+
+def uncommitted_records(location: str) -> list[str]:
+    """Variables with records past their commit record (``xstore check``)."""
+    try:
+        with h5py.File(location, "r") as handle:
+            return [
+                f"{d.name}: {d.shape[0] - n} records past the commit record"
+                for d, n in _uncommitted(handle)
+            ]
+    except OSError:
+        return []  # unreadable files are reported by opening them
+
+
+def truncate_uncommitted(location: str) -> None:
+    """Cut variables back to their commit record (called before a writable reopen)."""
+    try:
+        with h5py.File(location, "r") as handle:
+            if not _uncommitted(handle):
+                return
+        with h5py.File(location, "r+") as handle:
+            for dset, committed in _uncommitted(handle):
+                dset.resize(committed, axis=0)
+                for scale in dset.dims[0].values():  # h5netcdf sizes dimensions by their scale
+                    if scale.maxshape[0] is None and scale.shape[0] > committed:
+                        users = [
+                            d
+                            for d in dset.parent.values()
+                            if isinstance(d, h5py.Dataset)
+                            and d.shape
+                            and d != scale
+                            and scale in d.dims[0].values()
+                        ]
+                        scale.resize(max([committed, *(d.shape[0] for d in users)]), axis=0)
+    except OSError:
+        return  # an unreadable file: opening it reports that
 
 
 def short_series(location: str) -> list[str]:
@@ -317,10 +395,14 @@ class NetCDFBackend(Backend):
         self.writable = mode != "r"
         self._engine = _ENGINES[engine]
         self._compression = {"level": compression_level} if compression else {}
+        if mode == "r+":
+            truncate_uncommitted(self.location)
         self._handle = self._open(mode)
         self._groups: dict[Path, Any] = {(): self._handle}
         self._pending: list[tuple[Any, Any, np.ndarray]] = []  # (group, var, data) to write
         self._pending_bytes = 0
+        self._grown: dict[Path, int] = {}  # variables grown since the last commit
+        self._commits: dict[Path, dict[str, int]] = {}  # commit records, read once
 
     @property
     def engine(self) -> str:
@@ -380,6 +462,11 @@ class NetCDFBackend(Backend):
 
     def delete(self, node: Path) -> None:
         self._write_pending()
+        record = self._commit_record(node[:-1])
+        if node[-1] in record:
+            del record[node[-1]]
+            self._engine.set_attr(self._group(node[:-1]), COMMIT, json.dumps(record))
+        self._grown = {n: length for n, length in self._grown.items() if n[: len(node)] != node}
         self._handle.close()
         self._groups.clear()
         try:
@@ -418,6 +505,8 @@ class NetCDFBackend(Backend):
             self._engine.create_dimension(group, dim, None if grows or size == 0 else size)
             existing[dim] = (size, grows or size == 0)
         attrs = dict(attrs)
+        if not unlimited and data.ndim and 0 in data.shape:
+            attrs[STATIC] = np.int8(1)
         fill = attrs.pop("_FillValue", None)
         if fill is not None:
             fill = np.asarray(fill).astype(data.dtype)[()]
@@ -458,16 +547,46 @@ class NetCDFBackend(Backend):
         var = self._var(node)
         dims = tuple(var.dimensions)
         unlimited = self._engine.first_dim_unlimited(self._group(node[:-1]), var)
+        if unlimited and STATIC in self._engine.attr_names(var):
+            unlimited = False
         dtype = (
             _STRING
             if var.dtype is str or np.dtype(var.dtype).kind in "OSU"
             else np.dtype(var.dtype)
         )
-        return VarInfo(tuple(var.shape), dtype, dims, unlimited)
+        shape = tuple(var.shape)
+        committed = self._committed_length(node) if unlimited else None
+        if committed is not None and committed < shape[0]:
+            shape = (committed, *shape[1:])
+        return VarInfo(shape, dtype, dims, unlimited)
+
+    def _commit_record(self, group: Path) -> dict[str, int]:
+        record = self._commits.get(group)
+        if record is None:
+            obj = self._group(group)
+            text = (
+                self._engine.get_attrs(obj).get(COMMIT)
+                if COMMIT in self._engine.attr_names(obj)
+                else None
+            )
+            record = json.loads(text) if isinstance(text, str) else {}
+            self._commits[group] = record
+        return record
+
+    def _committed_length(self, node: Path) -> int | None:
+        """Records committed by the last flush that grew ``node`` (None: not recorded,
+        or grown in this session and not committed yet, when the extent is right)."""
+        if node in self._grown:
+            return None
+        return self._commit_record(node[:-1]).get(node[-1])
 
     def read(self, node: Path, index: Index = ()) -> np.ndarray:
         self._write_pending()
         var = self._var(node)
+        if not index:
+            committed = self._committed_length(node)
+            if committed is not None and var.shape and committed < var.shape[0]:
+                index = (slice(0, committed),)
         value = self._engine.read(var, index)
         if var.dtype is str or np.dtype(var.dtype).kind == "O":
             if isinstance(value, str):
@@ -486,20 +605,34 @@ class NetCDFBackend(Backend):
         var = self._var(node)
         self._engine.grow(self._group(node[:-1]), var, start + len(block))
         var[start : start + len(block)] = block
+        self._grown[node] = start + len(block)
 
     def set_length(self, node: Path, length: int) -> None:
         raise NotImplementedError("netCDF variables cannot shrink")
 
     # -- lifetime --------------------------------------------------------------------
     def flush(self) -> None:
-        if self.writable:
-            self._write_pending()
-            self._engine.flush(self._handle)
+        """Data and extents first, then the commit record of every grown variable."""
+        if not self.writable:
+            return
+        self._write_pending()
+        self._engine.flush(self._handle)
+        if not self._grown:
+            return
+        grown, self._grown = self._grown, {}
+        for group in {node[:-1] for node in grown}:
+            record = self._commit_record(group)
+            record.update(
+                {node[-1]: length for node, length in grown.items() if node[:-1] == group}
+            )
+            self._engine.set_attr(self._group(group), COMMIT, json.dumps(record))
+        self._engine.flush(self._handle)
 
     def close(self) -> None:
         if self._handle is not None:
             try:
-                self._write_pending()
+                if self.writable:
+                    self.flush()
             finally:
                 self._handle.close()
             self._handle = None

@@ -128,6 +128,17 @@ def store_exists(location: str) -> bool:
     return os.path.exists(path)
 
 
+def _remove_partials(folder: str) -> None:
+    """Delete temporary files a killed writer left (zarr writes ``*.partial`` and
+    renames); chunk directories (``c``) are not walked."""
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.is_file() and entry.name.endswith(".partial"):
+                os.remove(entry.path)
+            elif entry.is_dir() and entry.name != "c":
+                _remove_partials(entry.path)
+
+
 async def _has_keys(store: Store) -> bool:
     if await store.exists("zarr.json"):
         return True
@@ -430,6 +441,8 @@ class ZarrBackend(Backend):
             and not os.path.exists(os.path.join(path, "zarr.json"))
         ):
             raise StoreError(f"refusing to overwrite {location}: it is not a zarr store")
+        if mode == "r+":
+            _remove_partials(path)
         return LocalStore(path, read_only=mode == "r")
 
     def _stage_zip(self, path: str, mode: str) -> Store:
