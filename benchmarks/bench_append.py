@@ -27,7 +27,7 @@ from collections.abc import Callable
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from common import table
+from common import best_of, table
 
 import xstore
 
@@ -48,21 +48,10 @@ def rate(append: Callable[[int], None], finish: Callable[[], None], n: int) -> f
 # -- raw baselines ------------------------------------------------------------------------------
 
 
-class RawH5py:
-    """What a careful h5py user writes: a block buffer, resize, write, flush at the end."""
+class _Buffered:
+    """A block buffer a careful user writes: copy records in, write full blocks."""
 
-    def __init__(self, path: str, record: np.ndarray) -> None:
-        import h5py
-
-        self.file = h5py.File(path, "w")
-        per_chunk = max(2, 2**20 // record.nbytes)
-        self.dset = self.file.create_dataset(
-            "x",
-            shape=(0, *record.shape),
-            maxshape=(None, *record.shape),
-            dtype=record.dtype,
-            chunks=(per_chunk, *record.shape),
-        )
+    def __init__(self, record: np.ndarray) -> None:
         self.buffer = np.empty((BLOCK, *record.shape), dtype=record.dtype)
         self.used = 0
 
@@ -73,13 +62,38 @@ class RawH5py:
             self._write()
 
     def _write(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        if self.used:
+            self._write()
+
+
+class RawH5py(_Buffered):
+    """What a careful h5py user writes: a block buffer, resize, write, flush at the end."""
+
+    def __init__(self, path: str, record: np.ndarray) -> None:
+        import h5py
+
+        super().__init__(record)
+        self.file = h5py.File(path, "w")
+        per_chunk = max(2, 2**20 // record.nbytes)
+        self.dset = self.file.create_dataset(
+            "x",
+            shape=(0, *record.shape),
+            maxshape=(None, *record.shape),
+            dtype=record.dtype,
+            chunks=(per_chunk, *record.shape),
+        )
+
+    def _write(self) -> None:
         n = self.dset.shape[0]
         self.dset.resize(n + self.used, axis=0)
         self.dset[n:] = self.buffer[: self.used]
         self.used = 0
 
     def close(self) -> None:
-        self._write()
+        super().close()
         self.file.close()
 
 
@@ -106,12 +120,13 @@ class RawNetCDF4:
         self.nc.close()
 
 
-class RawZarr:
+class RawZarr(_Buffered):
     """zarr 3 with a block buffer and Array.append."""
 
     def __init__(self, path: str, record: np.ndarray) -> None:
         import zarr
 
+        super().__init__(record)
         per_chunk = max(2, 2**20 // record.nbytes)
         self.array = zarr.create_array(
             path,
@@ -120,19 +135,10 @@ class RawZarr:
             dtype=record.dtype,
             compressors=None,
         )
-        self.buffer = np.empty((BLOCK, *record.shape), dtype=record.dtype)
+
+    def _write(self) -> None:
+        self.array.append(self.buffer[: self.used])
         self.used = 0
-
-    def append(self, record: np.ndarray) -> None:
-        self.buffer[self.used] = record
-        self.used += 1
-        if self.used == BLOCK:
-            self.array.append(self.buffer[: self.used])
-            self.used = 0
-
-    def close(self) -> None:
-        if self.used:
-            self.array.append(self.buffer[: self.used])
 
 
 def run_raw(kind: type, path: str, record: np.ndarray, n: int) -> float:
@@ -187,15 +193,6 @@ def run_openmmtools(python: str | None, path: str, kind: str, n: int) -> float |
 
 
 # -- reading a whole series ---------------------------------------------------------------------
-
-
-def read_time(read: Callable[[], object], repeat: int = 5) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        read()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def main() -> None:
@@ -253,9 +250,9 @@ def main() -> None:
         return read
 
     reads = {
-        "raw h5py (buffered)": read_time(h5_read),
-        "xstore netcdf (netcdf4)": read_time(xs_read("read.nc")),
-        "xstore zarr": read_time(xs_read("read.zarr")),
+        "raw h5py (buffered)": best_of(h5_read),
+        "xstore netcdf (netcdf4)": best_of(xs_read("read.nc")),
+        "xstore zarr": best_of(xs_read("read.zarr")),
     }
 
     base_small = rows["raw h5py (buffered)"]["small"]

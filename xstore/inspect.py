@@ -75,7 +75,7 @@ def check(location: str) -> list[str]:
     with store:
         core = store._live_core()
         if core.backend.name == "netcdf":
-            from xstore.backends.netcdf import short_series, uncommitted_records
+            from xstore.backends.hdf5_tools import short_series, uncommitted_records
 
             problems.extend(
                 f"series shorter than its frames: {line}" for line in short_series(location)

@@ -1,24 +1,25 @@
 """netCDF4/HDF5 files, written through netCDF4-python or h5netcdf.
 
 Both engines write the same netCDF-4 layout, so each reads and extends what the
-other wrote.  New variables are defined at once but their data is written in one
-batch (at flush, close, before any read, or past :data:`PENDING_LIMIT` bytes):
-netCDF-C walks the whole file's metadata each time it leaves define mode, so
-writing each variable right after defining it makes a long run of writes quadratic.
+other wrote (see :mod:`xstore.backends.netcdf_engines`). New variables are defined at
+once but their data is written in one batch (at flush, close, before any read, or
+past :data:`PENDING_LIMIT` bytes): netCDF-C walks the whole file's metadata each
+time it leaves define mode, so writing each variable right after defining it makes a
+long run of writes quadratic.
 
 Growing variables get a commit record: :meth:`NetCDFBackend.flush` flushes HDF5
 (data and extents), then writes each touched group's ``_xs_commit`` attribute (JSON:
-variable -> committed records) and flushes again.  A writer killed inside the first
+variable -> committed records) and flushes again. A writer killed inside the first
 of those flushes can leave extents covering records whose data never reached the
 disk; xstore reads such a variable only up to its committed length, a writable
-reopen truncates it there, and ``xstore check`` reports it.  A variable that has a
+reopen truncates it there, and ``xstore check`` reports it. A variable that has a
 zero-length axis without being a series (netCDF makes every zero-length dimension
 unlimited) is marked ``_xs_static``.
 
 netCDF cannot delete anything; :meth:`NetCDFBackend.delete` closes the engine,
-removes the HDF5 objects with h5py (detaching dimension scales and
-dropping dimensions nothing else uses) and reopens.  HDF5 does not give the freed
-space back; ``xstore convert`` (or ``h5repack``) writes a compact copy.
+removes the HDF5 objects with h5py (detaching dimension scales and dropping
+dimensions nothing else uses) and reopens. HDF5 does not give the freed space back;
+``xstore convert`` (or ``h5repack``) writes a compact copy.
 """
 
 from __future__ import annotations
@@ -26,350 +27,20 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 import h5py
 import numpy as np
 
 from xstore.backends.base import Backend, Index, VarInfo
+from xstore.backends.hdf5_tools import COMMIT, delete_node, locked, truncate_uncommitted
+from xstore.backends.netcdf_engines import ENGINES, STRING
 from xstore.errors import StoreError
 from xstore.names import Path
 
-ENGINES = ("netcdf4", "h5netcdf")
-COMMIT = "_xs_commit"  # group attribute: JSON {variable: records committed by a flush}
 STATIC = "_xs_static"  # 1 on a variable whose zero-length first axis is not a series
 PENDING_LIMIT = 64 * 2**20  # bytes of deferred variable data before it is written out
 DEFAULT_ENGINE = "netcdf4"
-_DIM_ONLY = b"This is a netCDF dimension but not a netCDF variable"
-_STRING = np.dtype(object)
-
-
-def _attr_value(value: Any) -> Any:
-    """Attribute values as the codecs expect them (str, numpy scalars, 1-D arrays)."""
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "surrogateescape")
-    if isinstance(value, list):
-        return np.asarray(value)
-    return value
-
-
-class _Engine:
-    """What differs between netCDF4-python and h5netcdf."""
-
-    name: ClassVar[str]
-
-    def open(self, path: str, mode: str) -> Any:
-        raise NotImplementedError
-
-    def groups(self, group: Any) -> Mapping[str, Any]:
-        return group.groups
-
-    def variables(self, group: Any) -> Mapping[str, Any]:
-        return group.variables
-
-    def dimensions(self, group: Any) -> dict[str, tuple[int, bool]]:
-        raise NotImplementedError
-
-    def create_group(self, parent: Any, name: str) -> Any:
-        raise NotImplementedError
-
-    def create_dimension(self, group: Any, name: str, size: int | None) -> None:
-        raise NotImplementedError
-
-    def create_variable(
-        self,
-        group: Any,
-        name: str,
-        dtype: np.dtype,
-        dims: tuple[str, ...],
-        fill: Any,
-        chunks: tuple[int, ...] | None,
-        compression: dict[str, Any],
-    ) -> Any:
-        raise NotImplementedError
-
-    def get_attrs(self, obj: Any) -> dict[str, Any]:
-        raise NotImplementedError
-
-    def attr_names(self, obj: Any) -> list[str]:
-        raise NotImplementedError
-
-    def set_attr(self, obj: Any, name: str, value: Any) -> None:
-        raise NotImplementedError
-
-    def del_attr(self, obj: Any, name: str) -> None:
-        raise NotImplementedError
-
-    def grow(self, group: Any, var: Any, size: int) -> None:
-        """Make the unlimited first dimension of ``var`` at least ``size`` long."""
-
-    def first_dim_unlimited(self, group: Any, var: Any) -> bool:
-        raise NotImplementedError
-
-    def read(self, var: Any, index: Index) -> Any:
-        return var[index if index else ...]
-
-    def flush(self, handle: Any) -> None:
-        raise NotImplementedError
-
-
-class _NetCDF4(_Engine):
-    name = "netcdf4"
-
-    def open(self, path: str, mode: str) -> Any:
-        import netCDF4
-
-        nc_mode = {"r": "r", "r+": "a", "a": "a", "w": "w", "w-": "x"}[mode]
-        handle = netCDF4.Dataset(path, nc_mode, format="NETCDF4")  # type: ignore[arg-type]
-        handle.set_auto_maskandscale(False)
-        handle.set_always_mask(False)
-        return handle
-
-    def dimensions(self, group: Any) -> dict[str, tuple[int, bool]]:
-        return {n: (len(d), d.isunlimited()) for n, d in group.dimensions.items()}
-
-    def create_group(self, parent: Any, name: str) -> Any:
-        return parent.createGroup(name)
-
-    def create_dimension(self, group: Any, name: str, size: int | None) -> None:
-        group.createDimension(name, size)
-
-    def create_variable(self, group, name, dtype, dims, fill, chunks, compression):
-        kind = str if dtype == _STRING else dtype
-        kwargs: dict[str, Any] = {"fill_value": False if fill is None else fill}
-        if chunks is not None:
-            kwargs["chunksizes"] = chunks
-        if compression:
-            kwargs.update(compression="zlib", complevel=compression.get("level", 4))
-        var = group.createVariable(name, kind, dims, **kwargs)
-        var.set_auto_maskandscale(False)
-        var.set_always_mask(False)
-        return var
-
-    def first_dim_unlimited(self, group: Any, var: Any) -> bool:
-        dims = var.get_dims()
-        return bool(dims) and dims[0].isunlimited()
-
-    def read(self, var: Any, index: Index) -> Any:
-        shape = var.shape
-        if index or not shape or var.dtype is str:
-            return var[index if index else ...]
-        # the whole array without netCDF4-python's index parsing (a third of a small read)
-        fast = getattr(var, "_get", None)
-        if fast is None:  # pragma: no cover - older/newer netCDF4-python
-            return var[...]
-        return fast([0] * len(shape), list(shape), [1] * len(shape))
-
-    def get_attrs(self, obj: Any) -> dict[str, Any]:
-        return {k: _attr_value(obj.getncattr(k)) for k in obj.ncattrs()}
-
-    def attr_names(self, obj: Any) -> list[str]:
-        return list(obj.ncattrs())
-
-    def set_attr(self, obj: Any, name: str, value: Any) -> None:
-        obj.setncattr(name, value)
-
-    def del_attr(self, obj: Any, name: str) -> None:
-        obj.delncattr(name)
-
-    def flush(self, handle: Any) -> None:
-        handle.sync()
-
-
-class _H5NetCDF(_Engine):
-    name = "h5netcdf"
-
-    def open(self, path: str, mode: str) -> Any:
-        import h5netcdf
-
-        return h5netcdf.File(path, mode, decode_vlen_strings=True)
-
-    def dimensions(self, group: Any) -> dict[str, tuple[int, bool]]:
-        return {n: (d.size, d.isunlimited()) for n, d in group.dimensions.items()}
-
-    def create_group(self, parent: Any, name: str) -> Any:
-        return parent.create_group(name)
-
-    def create_dimension(self, group: Any, name: str, size: int | None) -> None:
-        group.dimensions[name] = size
-
-    def create_variable(self, group, name, dtype, dims, fill, chunks, compression):
-        kind = h5py.string_dtype() if dtype == _STRING else dtype
-        kwargs: dict[str, Any] = {}
-        if fill is not None:
-            kwargs["fillvalue"] = fill
-        if chunks is not None:
-            kwargs["chunks"] = chunks
-        if compression:
-            kwargs.update(compression="gzip", compression_opts=compression.get("level", 4))
-        return group.create_variable(name, dims, kind, **kwargs)
-
-    def get_attrs(self, obj: Any) -> dict[str, Any]:
-        return {k: _attr_value(v) for k, v in obj.attrs.items()}
-
-    def attr_names(self, obj: Any) -> list[str]:
-        return list(obj.attrs)
-
-    def set_attr(self, obj: Any, name: str, value: Any) -> None:
-        obj.attrs[name] = value
-
-    def del_attr(self, obj: Any, name: str) -> None:
-        del obj.attrs[name]
-
-    def first_dim_unlimited(self, group: Any, var: Any) -> bool:
-        if not var.dimensions:
-            return False
-        owner = group
-        while var.dimensions[0] not in owner.dimensions:  # pragma: no cover - dims are local
-            owner = owner.parent
-        return bool(owner.dimensions[var.dimensions[0]].isunlimited())
-
-    def grow(self, group: Any, var: Any, size: int) -> None:
-        dim = var.dimensions[0]
-        owner = group
-        while dim not in owner.dimensions:  # pragma: no cover - we define dims locally
-            owner = owner.parent
-        if owner.dimensions[dim].size < size:
-            owner.resize_dimension(dim, size)
-
-    def flush(self, handle: Any) -> None:
-        handle.flush()
-        handle._h5file.flush()  # h5netcdf's own flush does not flush HDF5
-
-
-_ENGINES: dict[str, _Engine] = {"netcdf4": _NetCDF4(), "h5netcdf": _H5NetCDF()}
-
-
-def _h5_delete(h5file: h5py.File, node: Path) -> None:
-    """Remove a netCDF variable or group with h5py, keeping the file valid for netCDF-C."""
-    parent = h5file["/" + "/".join(node[:-1])] if len(node) > 1 else h5file
-    obj = parent[node[-1]]
-    if isinstance(obj, h5py.Dataset):
-        scales = [scale for dim in obj.dims for scale in dim.values()]
-        for axis, dim in enumerate(obj.dims):
-            for scale in list(dim.values()):
-                if scale != obj:
-                    obj.dims[axis].detach_scale(scale)
-        del parent[node[-1]]
-        for scale in scales:
-            if scale == obj or scale.name is None:
-                continue
-            name = scale.attrs.get("NAME", b"")
-            if isinstance(name, str):
-                name = name.encode()
-            unused = len(scale.attrs.get("REFERENCE_LIST", ())) == 0
-            if unused and bytes(name).startswith(_DIM_ONLY):
-                del h5file[scale.name]
-    else:
-        del parent[node[-1]]
-
-
-def _uncommitted(handle: h5py.File) -> list[tuple[h5py.Dataset, int]]:
-    """Datasets longer than their group's commit record says (a torn flush)."""
-    found: list[tuple[h5py.Dataset, int]] = []
-
-    def visit(group: h5py.Group) -> None:
-        text = group.attrs.get(COMMIT)
-        if isinstance(text, bytes):
-            text = text.decode()
-        record = json.loads(text) if isinstance(text, str) else {}
-        for name, committed in record.items():
-            dset = group.get(name)
-            if isinstance(dset, h5py.Dataset) and dset.shape and dset.shape[0] > committed:
-                found.append((dset, committed))
-        for child in group.values():
-            if isinstance(child, h5py.Group):
-                visit(child)
-
-    visit(handle)
-    return found
-
-
-def uncommitted_records(location: str) -> list[str]:
-    """Variables with records past their commit record (``xstore check``)."""
-    try:
-        with h5py.File(location, "r") as handle:
-            return [
-                f"{d.name}: {d.shape[0] - n} records past the commit record"
-                for d, n in _uncommitted(handle)
-            ]
-    except OSError:
-        return []  # unreadable files are reported by opening them
-
-
-def truncate_uncommitted(location: str) -> None:
-    """Cut variables back to their commit record (called before a writable reopen)."""
-    try:
-        with h5py.File(location, "r") as handle:
-            if not _uncommitted(handle):
-                return
-        with h5py.File(location, "r+") as handle:
-            for dset, committed in _uncommitted(handle):
-                dset.resize(committed, axis=0)
-                for scale in dset.dims[0].values():  # h5netcdf sizes dimensions by their scale
-                    if scale.maxshape[0] is None and scale.shape[0] > committed:
-                        users = [
-                            d
-                            for d in dset.parent.values()
-                            if isinstance(d, h5py.Dataset)
-                            and d.shape
-                            and d != scale
-                            and scale in d.dims[0].values()
-                        ]
-                        scale.resize(max([committed, *(d.shape[0] for d in users)]), axis=0)
-    except OSError:
-        return  # an unreadable file: opening it reports that
-
-
-def short_series(location: str) -> list[str]:
-    """Series holding fewer records than others along the same record dimension.
-
-    netCDF readers pad such a variable with fill values up to the dimension's
-    length, so only the HDF5 extents show the damage (``xstore check`` reports it).
-    """
-    found: list[str] = []
-
-    def visit(name: str, obj: object) -> None:
-        if not isinstance(obj, h5py.Group):
-            return
-        lengths: dict[tuple[str, ...], dict[str, int]] = {}
-        for child, dset in obj.items():
-            growable = isinstance(dset, h5py.Dataset) and dset.shape and dset.maxshape[0] is None
-            if growable and dset.attrs.get("CLASS") != b"DIMENSION_SCALE":
-                dim = tuple(dset.dims[0].keys())
-                lengths.setdefault(dim, {})[child] = dset.shape[0]
-        for members in lengths.values():
-            longest = max(members.values())
-            for child, length in members.items():
-                if length < longest:
-                    where = f"/{name}/{child}" if name else f"/{child}"
-                    found.append(
-                        f"{where}: {length} records stored, its record dimension has {longest}"
-                    )
-
-    try:
-        with h5py.File(location, "r") as handle:
-            visit("", handle)
-            handle.visititems(visit)
-    except OSError:
-        return []  # unreadable files are reported by opening them
-    return found
-
-
-def _locked(path: str) -> bool:
-    """True if an HDF5 writer holds ``path`` (HDF5 takes an exclusive ``flock``)."""
-    import fcntl
-
-    try:
-        with open(path, "rb") as handle:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return True
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-    except OSError:
-        return False
-    return False
 
 
 class NetCDFBackend(Backend):
@@ -387,13 +58,13 @@ class NetCDFBackend(Backend):
         compression_level: int = 4,
     ) -> None:
         engine = engine or DEFAULT_ENGINE
-        if engine not in _ENGINES:
-            raise ValueError(f"unknown netCDF engine {engine!r}; choose one of {ENGINES}")
+        if engine not in ENGINES:
+            raise ValueError(f"unknown netCDF engine {engine!r}; choose one of {sorted(ENGINES)}")
         if compression not in (None, "zlib", "gzip"):
             raise ValueError(f"netCDF files support compression='zlib' only, not {compression!r}")
         self.location = os.fspath(path)
         self.writable = mode != "r"
-        self._engine = _ENGINES[engine]
+        self._engine = ENGINES[engine]
         self._compression = {"level": compression_level} if compression else {}
         if mode == "r+":
             truncate_uncommitted(self.location)
@@ -418,7 +89,7 @@ class NetCDFBackend(Backend):
         except OSError as exc:
             if mode in ("w-",) and os.path.exists(self.location):
                 raise FileExistsError(f"{self.location} already exists (mode 'w-')") from exc
-            if _locked(self.location):
+            if locked(self.location):
                 raise StoreError(
                     f"cannot open {self.location}: another process (or another open store) is "
                     "writing it, and HDF5 locks files while they are written, so that no reader "
@@ -471,7 +142,7 @@ class NetCDFBackend(Backend):
         self._groups.clear()
         try:
             with h5py.File(self.location, "r+") as h5file:
-                _h5_delete(h5file, node)
+                delete_node(h5file, node)
         finally:
             self._handle = self._open("a")
             self._groups[()] = self._handle
@@ -534,11 +205,11 @@ class NetCDFBackend(Backend):
         for group, var, data in pending:
             if self._engine.first_dim_unlimited(group, var):
                 self._engine.grow(group, var, data.shape[0])
-            self._assign(var, data, ())
+            self._engine.write(var, data)
 
     @staticmethod
     def _assign(var: Any, data: np.ndarray, index: Index) -> None:
-        if data.dtype == _STRING and data.ndim == 0:
+        if data.dtype == STRING and data.ndim == 0:
             var[...] = data.item()
         else:
             var[index if index else ...] = data
@@ -550,9 +221,7 @@ class NetCDFBackend(Backend):
         if unlimited and STATIC in self._engine.attr_names(var):
             unlimited = False
         dtype = (
-            _STRING
-            if var.dtype is str or np.dtype(var.dtype).kind in "OSU"
-            else np.dtype(var.dtype)
+            STRING if var.dtype is str or np.dtype(var.dtype).kind in "OSU" else np.dtype(var.dtype)
         )
         shape = tuple(var.shape)
         committed = self._committed_length(node) if unlimited else None
@@ -604,7 +273,7 @@ class NetCDFBackend(Backend):
         self._write_pending()
         var = self._var(node)
         self._engine.grow(self._group(node[:-1]), var, start + len(block))
-        var[start : start + len(block)] = block
+        self._engine.write(var, block, start)
         self._grown[node] = start + len(block)
 
     def set_length(self, node: Path, length: int) -> None:
