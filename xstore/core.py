@@ -358,6 +358,8 @@ class Core:
                 for hook in self.hooks:
                     hook.flush()
         finally:
+            for hook in self.hooks:
+                hook.stop()
             self.backend.close()
 
 

@@ -15,7 +15,7 @@ block; it never decides when.
 
 from __future__ import annotations
 
-import time
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -37,7 +37,6 @@ DEFAULT_FLUSH_INTERVAL = 10.0  # seconds
 DEFAULT_CHUNK_BYTES = 2**20
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
-_clock = time.monotonic
 _FAST_SCALARS = {float: np.dtype(np.float64), int: np.dtype(np.int64), bool: np.dtype(bool)}
 
 
@@ -182,12 +181,30 @@ class SeriesWriter:
         self._by_key: dict[tuple[Path, str], _Series] = {}
         self._lockstep: dict[tuple[Path, str], list[_Series]] = {}
         self._budget = buffer_bytes  # bytes that may still be buffered
-        self._deadline = float("inf")  # when buffered records must be written
+        self._due = False  # set by a timer when buffered records have waited long enough
+        self._timer: threading.Timer | None = None
         self._restart_clock()
 
     def _restart_clock(self) -> None:
+        """Arm the flush-interval timer.  The timer thread only sets a flag that the next
+        append reads (no store access from another thread), which is cheaper than
+        reading the clock at every append."""
+        self._due = False
+        if self._timer is not None:
+            self._timer.cancel()
         if self.flush_interval is not None:
-            self._deadline = time.monotonic() + self.flush_interval
+            self._timer = threading.Timer(self.flush_interval, self._set_due)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _set_due(self) -> None:
+        self._due = True
+
+    def stop(self) -> None:
+        """Stop the flush-interval timer (the store is closing)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
     # -- appending ---------------------------------------------------------------------------
     def fast_append(self, series: _Series, value: Any) -> bool:
@@ -212,7 +229,7 @@ class SeriesWriter:
         used += 1
         buffer.used = used
         self._budget -= series.record_bytes
-        if used >= self.buffer_records or self._budget <= 0 or _clock() >= self._deadline:
+        if used >= self.buffer_records or self._budget <= 0 or self._due:
             self._bound_reached(series, 1)
         return True
 
@@ -456,7 +473,7 @@ class SeriesWriter:
         if (
             len(series.buffer) >= self.buffer_records
             or self._budget <= 0
-            or time.monotonic() >= self._deadline
+            or self._due
         ):
             self._core.flush()
             if len(series.buffer) > self.buffer_records:  # ahead of a lagging lockstep partner
