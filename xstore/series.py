@@ -16,7 +16,7 @@ block; it never decides when.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -137,6 +137,7 @@ class _Series:
     codec_attrs: dict[str, Any] | None = None
     user_dim: str | None = None  # the record_dim name users pass (None: the series' own)
     alive: bool = True  # False once deleted or replaced (cached references must not use it)
+    push: Callable[[Any], bool] = field(default=lambda value: False, repr=False)
 
     def __post_init__(self) -> None:
         self.buffer = _Buffer(self.shape, self.dtype)
@@ -207,39 +208,43 @@ class SeriesWriter:
             self._timer = None
 
     # -- appending ---------------------------------------------------------------------------
-    def fast_append(self, series: _Series, value: Any) -> bool:
-        """Buffer ``value`` if it needs no conversion or check (the hot path); else False."""
-        buffer = series.buffer
-        block = buffer.block
-        if block is None or series.codec is not None:  # codec records: check attributes
-            return False
-        kind = type(value)
-        if kind is np.ndarray:
-            dtype = value.dtype
-            if value.shape != series.shape or (dtype is not series.dtype and dtype != series.dtype):
+    def _make_push(self, series: _Series) -> Callable[[Any], bool]:
+        """The append hot path of one series: buffer ``value`` if it needs no conversion
+        or check, else return False (the caller takes the full path).  A closure, so
+        the checks read local cells instead of attribute chains (0.47x -> 0.60x of raw
+        buffered h5py for 3-vector records)."""
+        buffer, shape, dtype = series.buffer, series.shape, series.dtype
+        nbytes, scalar = series.record_bytes, series.fast_type
+        writer, ndarray = self, np.ndarray
+        if buffer.block is None or series.codec is not None:  # strings, codec records
+            return lambda value: False
+
+        def push(value: Any) -> bool:
+            kind = type(value)
+            if kind is ndarray:
+                if value.shape != shape or (value.dtype is not dtype and value.dtype != dtype):
+                    return False
+            elif kind is not scalar or (kind is int and not _INT64_MIN <= value <= _INT64_MAX):
                 return False
-        elif kind is not series.fast_type or (
-            kind is int and not _INT64_MIN <= value <= _INT64_MAX
-        ):
-            return False
-        used = buffer.used
-        if used == buffer.capacity:
-            return False
-        block[used] = value
-        used += 1
-        buffer.used = used
-        self._budget -= series.record_bytes
-        if used >= self.buffer_records or self._budget <= 0 or self._due:
-            self._bound_reached(series, 1)
-        return True
+            used = buffer.used
+            if used == buffer.capacity:
+                return False
+            buffer.block[used] = value  # type: ignore[index]
+            buffer.used = used + 1
+            writer._budget -= nbytes
+            if used + 1 >= writer.buffer_records or writer._budget <= 0 or writer._due:
+                writer._bound_reached(series, 1)
+            return True
+
+        return push
 
     def append(self, group: Path, key: str, value: Any, record_dim: str | None) -> _Series:
-        """Append one record; returns the series (callers may cache it for fast_append)."""
+        """Append one record; returns the series (callers may cache it and call its push)."""
         series = self._by_key.get((group, key))
         if (
             series is not None
             and (record_dim is None or record_dim == series.user_dim)
-            and self.fast_append(series, value)
+            and series.push(value)
         ):
             return series
         return self._add(group, key, value, record_dim, single=True)
@@ -409,6 +414,7 @@ class SeriesWriter:
         series.buffer.limit = min(
             self.buffer_records, max(1, self.buffer_bytes // series.record_bytes)
         )
+        series.push = self._make_push(series)
         self._series[series.node] = series
         members = self._lockstep.setdefault((series.group, series.dim), [])
         if series not in members:
@@ -470,11 +476,7 @@ class SeriesWriter:
     # -- buffering and writing -----------------------------------------------------------------
     def _bound_reached(self, series: _Series, added: int) -> None:
         """Write blocks if a bound is reached (records, bytes or time) by ``added`` records."""
-        if (
-            len(series.buffer) >= self.buffer_records
-            or self._budget <= 0
-            or self._due
-        ):
+        if len(series.buffer) >= self.buffer_records or self._budget <= 0 or self._due:
             self._core.flush()
             if len(series.buffer) > self.buffer_records:  # ahead of a lagging lockstep partner
                 series.buffer.drop_last(added)

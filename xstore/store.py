@@ -214,7 +214,7 @@ class Group(MutableMapping[str, Any]):
             series is not None
             and series.alive
             and (record_dim is None or record_dim == series.user_dim)
-            and self._store._writer.fast_append(series, value)  # type: ignore[union-attr]
+            and series.push(value)
         ):
             return
         self._fast[key] = self._store._series().append(self._stored, key, value, record_dim)
