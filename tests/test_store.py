@@ -12,7 +12,6 @@ from conftest import Case
 from helpers import assert_identical
 
 import xstore
-from xstore.core import Core
 
 VALUES = {
     "scalar": 1.5,
@@ -413,7 +412,3 @@ def test_objects_in_a_store(case: Case) -> None:
         assert [type(p) for p in particles] == [Particle, Particle]
         assert_identical(np.zeros(3), particles[1].pos)
         assert particles[0].mass == 2.0
-
-
-def test_core_index_is_per_store() -> None:
-    assert Core.index.__doc__  # the index is documented; behaviour covered above

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import errno
 import os
@@ -140,7 +141,7 @@ def save(data: Mapping[str, Any], path: PathLike, mode: str = "hdf5", **options:
     if mode in ("json", "cloudpickle"):
         if options:
             raise TypeError(f"mode {mode!r} takes no options, got {sorted(options)}")
-        with _beside(location) as temp, builtins_open(temp, "wb") as handle:
+        with _beside(location) as temp, builtins.open(temp, "wb") as handle:
             (documents.dump_json if mode == "json" else documents.dump_pickle)(data, handle)
         return
     kind = _MODE_BACKEND[mode]
@@ -160,9 +161,6 @@ def _write_tree(data: Mapping[str, Any], location: str, kind: str, options: dict
             core.write_node((), key, node)
     finally:
         store.close()
-
-
-builtins_open = __builtins__["open"] if isinstance(__builtins__, dict) else __builtins__.open
 
 
 # -- load ------------------------------------------------------------------------------------
@@ -196,7 +194,7 @@ def load(path: PathLike, mode: str | None = None, *, allow_pickle: bool = False)
     if chosen in ("json", "cloudpickle"):
         if not os.path.exists(location):
             raise FileNotFoundError(errno.ENOENT, "no such file", location)
-        with builtins_open(location, "rb") as handle:
+        with builtins.open(location, "rb") as handle:
             if chosen == "json":
                 return _as_dict(
                     documents.load_json(handle, allow_pickle=allow_pickle, location=location),

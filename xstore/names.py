@@ -93,11 +93,6 @@ def split_key(key: object) -> Path:
     return parts
 
 
-def join_path(parts: Path) -> str:
-    """``('a', 'b')`` -> ``'/a/b'`` (user names)."""
-    return "/" + "/".join(parts)
-
-
 def dimension_name(depth: int, stored_var: str, axis: int) -> str:
     """A generated dimension name, unique on every root-to-leaf path of the tree.
 

@@ -36,8 +36,6 @@ class Backend(ABC):
 
     #: name used in messages and by ``xstore.open(..., backend=...)``
     name: ClassVar[str]
-    #: True if deleting frees the space (HDF5 cannot without repacking)
-    reclaims_space: ClassVar[bool] = True
 
     location: str
     writable: bool
@@ -95,10 +93,6 @@ class Backend(ABC):
     @abstractmethod
     def write_records(self, node: Path, start: int, block: np.ndarray) -> None:
         """Write ``block`` at records ``start:start+len(block)``, growing the first axis."""
-
-    @abstractmethod
-    def set_length(self, node: Path, length: int) -> None:
-        """Shrink or grow the first axis of a growable variable to ``length`` records."""
 
     # -- lifetime --------------------------------------------------------------------
     @abstractmethod

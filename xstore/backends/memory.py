@@ -112,10 +112,6 @@ class MemoryBackend(Backend):
         group = self._group(node[:-1])
         group.dims[var.dims[0]] = max(group.dims.get(var.dims[0], 0), end)
 
-    def set_length(self, node: Path, length: int) -> None:
-        var = self._var(node)
-        var.data = var.data[:length].copy()
-
     def flush(self) -> None:
         pass
 

@@ -47,7 +47,6 @@ class NetCDFBackend(Backend):
     """A netCDF-4 file through one of the two engines."""
 
     name = "netcdf"
-    reclaims_space = False
 
     def __init__(
         self,
@@ -275,9 +274,6 @@ class NetCDFBackend(Backend):
         self._engine.grow(self._group(node[:-1]), var, start + len(block))
         self._engine.write(var, block, start)
         self._grown[node] = start + len(block)
-
-    def set_length(self, node: Path, length: int) -> None:
-        raise NotImplementedError("netCDF variables cannot shrink")
 
     # -- lifetime --------------------------------------------------------------------
     def flush(self) -> None:

@@ -38,7 +38,6 @@ Decisions worth knowing:
   different lengths.  A writer killed among the per-array writes leaves some arrays
   shorter than the commit record: on opening, xstore takes the committed shape
   (the data is there) and a writable store writes it back at its next flush.
-  Shrinking writes the shape before it removes chunks.
 * **Consolidated metadata** otherwise only helps plain readers: xstore lists the
   real members.  The first change after opening (or after a flush) removes it from
   the root ``zarr.json``; ``flush()`` and ``close()`` write it afresh (built from the
@@ -60,7 +59,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import itertools
 import json
 import math
 import os
@@ -371,10 +369,6 @@ async def _save_shapes(handles: list[Any]) -> None:
     )
 
 
-async def _delete_keys(store: Store, keys: list[str]) -> None:
-    await asyncio.gather(*(store.delete(key) for key in keys))
-
-
 # -- the backend -------------------------------------------------------------------------
 
 
@@ -382,7 +376,6 @@ class ZarrBackend(Backend):
     """A zarr format 3 store (directory, zip file or fsspec URL)."""
 
     name = "zarr"
-    reclaims_space = True
 
     def __init__(
         self,
@@ -726,20 +719,6 @@ class ZarrBackend(Backend):
             arr = self._reshaped(node, handle)
         arr[start:end] = block
 
-    def set_length(self, node: Path, length: int) -> None:
-        self._touch()
-        arr = self._array(node)
-        old = arr.shape[0]
-        if length == old:
-            return
-        handle = _handle(arr, (length, *arr.shape[1:]))
-        self._uncommitted.pop(node, None)
-        sync(_save_shapes([handle]))  # the shape first: no reader sees a cleared record
-        self._reshaped(node, handle)
-        if length < old:
-            self._dims.pop(node[:-1], None)  # a dimension may have shrunk
-            self._clear_tail(arr, length)
-
     def _reshaped(self, node: Path, handle: Any) -> zarr.Array:
         """Make ``handle`` (the node with a new shape) the node's cached array."""
         arr = zarr.Array(handle)
@@ -758,20 +737,6 @@ class ZarrBackend(Backend):
     def array_chunks(self, node: Path) -> tuple[int, ...]:
         """The chunk shape of a variable (for tests and ``xstore tree``)."""
         return tuple(self._array(node).chunks)
-
-    def _clear_tail(self, old: zarr.Array, length: int) -> None:
-        """Fill the rest of the boundary chunk and delete chunks past ``length``."""
-        step = old.chunks[0]
-        first_gone = -(-length // step)
-        boundary_end = min(old.shape[0], first_gone * step)
-        if boundary_end > length:
-            old[length:boundary_end] = old.fill_value
-        counts = [-(-s // c) for s, c in zip(old.shape, old.chunks, strict=True)]
-        coords = itertools.product(range(first_gone, counts[0]), *(range(n) for n in counts[1:]))
-        prefix = old.store_path.path
-        keys = [f"{prefix}/{old.metadata.encode_chunk_key(c)}" for c in coords]
-        if keys:
-            sync(_delete_keys(self._store, keys))
 
     # -- lifetime --------------------------------------------------------------------
     def flush(self) -> None:

@@ -95,9 +95,4 @@ def decode(node: Node, ctx: DecodeContext) -> Any:
     return codec.decode(node, ctx)
 
 
-def needs_pickle(node: Node) -> bool:
-    """True if decoding ``node`` itself (not its children) needs ``allow_pickle``."""
-    return node.attrs.get(TYPE) in ("pickle", "getstate")
-
-
 base.set_dispatch(encode, decode)

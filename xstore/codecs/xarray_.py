@@ -32,10 +32,6 @@ DATASET, DATAARRAY, DATATREE = "xarray.Dataset", "xarray.DataArray", "xarray.Dat
 UNNAMED = "__xarray_dataarray_variable__"
 
 
-def is_xarray(value: Any) -> bool:
-    return type(value) in (xr.Dataset, xr.DataArray, xr.DataTree)
-
-
 def _storable_dataset(ds: xr.Dataset) -> bool:
     names = [*ds.variables, *ds.dims]
     if not all(isinstance(n, str) for n in names):
