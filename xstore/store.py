@@ -86,19 +86,19 @@ class Group(MutableMapping[str, Any]):
         return stored, names
 
     def _lookup(self, key: str) -> tuple[Path, tuple[str, ...], Entry]:
+        """(stored path of the parent, user path of the child, child entry) of ``key``."""
         parts = split_key(key)
         found = self._walk(parts, key)
         entry = None if found is None else self._core.index(found[0]).get(parts[-1])
         if found is None or entry is None:
             raise KeyError(key)
-        return found[0], found[1], entry
+        return found[0], (*found[1], parts[-1]), entry
 
     # -- mapping -------------------------------------------------------------------------
     def __getitem__(self, key: str) -> Any:
         stored, names, entry = self._lookup(key)
-        name = split_key(key)[-1]
         if entry.is_group and entry.tag is None:
-            return Group(self._store, (*stored, entry.stored), (*names, name))
+            return Group(self._store, (*stored, entry.stored), names)
         node = self._core.read_node((*stored, entry.stored), entry.is_group)
         return self._store._decode(node, self._label(key))
 
@@ -118,8 +118,8 @@ class Group(MutableMapping[str, Any]):
             raise
 
     def __delitem__(self, key: str) -> None:
-        stored, _, _entry = self._lookup(key)
-        self._core.delete(stored, split_key(key)[-1])
+        stored, names, _ = self._lookup(key)
+        self._core.delete(stored, names[-1])
 
     def __contains__(self, key: object) -> bool:
         if not isinstance(key, str):
@@ -240,7 +240,7 @@ class Group(MutableMapping[str, Any]):
         ``dtype`` of an encoded dtype, the attributes of a registered codec) are not
         metadata: they are hidden here and setting them raises ``ValueError``."""
         stored, names, entry = self._lookup(key)
-        child = Group(self._store, (*stored, entry.stored), (*names, split_key(key)[-1]))
+        child = Group(self._store, (*stored, entry.stored), names)
         if entry.is_group and entry.tag is None:
             return child.attrs
         return _ValueAttributes(child)
