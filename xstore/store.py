@@ -181,17 +181,18 @@ class Group(MutableMapping[str, Any]):
         buffered in this process included).  Child groups are left out."""
         from xstore.views import group_dataset
 
-        ctx = self._store._decode_context(f"{self.path}.attrs")
-        view = group_dataset(self._core, self._stored, ctx)
-        ctx.raise_if_refused()
-        return view
+        return self._view(group_dataset)
 
     def to_datatree(self) -> xr.DataTree:
         """This group and everything below it as an ``xarray.DataTree``."""
         from xstore.views import group_datatree
 
+        return self._view(group_datatree)
+
+    def _view(self, make: Any) -> Any:
+        """``make(core, group, ctx)``, refusing pickled attributes as reads do."""
         ctx = self._store._decode_context(f"{self.path}.attrs")
-        view = group_datatree(self._core, self._stored, ctx)
+        view = make(self._core, self._stored, ctx)
         ctx.raise_if_refused()
         return view
 

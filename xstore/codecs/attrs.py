@@ -15,7 +15,6 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-import cloudpickle
 import numpy as np
 
 from xstore.codecs import jsontag
@@ -57,11 +56,7 @@ def encode_value(value: Any, ctx: EncodeContext) -> tuple[Any, str | None]:
     except TypeError:
         if not ctx.pickle_ok:
             raise
-    try:
-        blob = cloudpickle.dumps(value)
-    except Exception as exc:
-        raise ctx.type_error(value, f"cloudpickle failed: {exc}") from exc
-    return base64.b64encode(blob).decode("ascii"), "pickle"
+    return base64.b64encode(ctx.pickle(value)).decode("ascii"), "pickle"
 
 
 def decode_value(raw: Any, note: str | None, ctx: DecodeContext) -> Any:

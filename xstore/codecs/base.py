@@ -87,6 +87,13 @@ class EncodeContext(_KeyPath):
         with self.at(key):
             return self.encode(value)
 
+    def pickle(self, value: object) -> bytes:
+        """cloudpickle bytes of ``value``; a failure is a ``TypeError`` naming the key path."""
+        try:
+            return bytes(cloudpickle.dumps(value))
+        except Exception as exc:  # pickling fails in many ways; all mean "cannot store"
+            raise self.type_error(value, f"cloudpickle failed: {exc}") from exc
+
     def type_error(self, value: object, why: str = "") -> TypeError:
         reason = f": {why}" if why else ""
         return TypeError(f"cannot store {type(value).__qualname__} at {self.path}{reason}")

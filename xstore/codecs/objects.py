@@ -13,7 +13,6 @@ import base64
 import dataclasses
 from typing import Any
 
-import cloudpickle
 import numpy as np
 
 from xstore.codecs import jsontag
@@ -215,10 +214,7 @@ GETSTATE_CODEC = Codec("getstate", _encode_getstate, _decode_getstate)
 def _encode_pickle(value: Any, ctx: EncodeContext) -> Node:
     if not ctx.pickle_ok:
         raise ctx.type_error(value, "it would need pickle, which this mode does not allow")
-    try:
-        blob = cloudpickle.dumps(value)
-    except Exception as exc:
-        raise ctx.type_error(value, f"cloudpickle failed: {exc}") from exc
+    blob = ctx.pickle(value)
     if len(blob) <= PICKLE_INLINE_LIMIT:
         text = base64.b64encode(blob).decode("ascii")
         return Var(np.array(0, dtype=np.int8), {TYPE: "pickle", PICKLE: text})
