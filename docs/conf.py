@@ -10,7 +10,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from xstore import __version__  # noqa: E402
-from xstore.typetable import markdown  # noqa: E402
+from xstore.tools.typetable import markdown  # noqa: E402
 
 project = "xstore"
 release = version = __version__

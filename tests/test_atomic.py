@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import xstore
-from xstore.backends.netcdf import NetCDFBackend
+from xstore.backends.netcdf.backend import NetCDFBackend
 
 ORIGINAL = {"kept": np.arange(10.0), "text": "original"}
 

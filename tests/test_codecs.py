@@ -9,18 +9,21 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
+from conftest import Case
 from helpers import assert_identical
 
 import xstore
-from xstore.codecs import DecodeContext, EncodeContext, decode, encode
-from xstore.nodes import CLASS, TYPE, VERSION, Tree, Var
-
-FILE_MODES = [("hdf5", ".h5"), ("zarr", ".zarr"), ("json", ".json")]
+from xstore.faces.store import CODECS
+from xstore.model import CLASS, TYPE, VERSION, Tree, Var
 
 
-def round_trip(value: object, tmp_path: Path, mode: str, suffix: str, **load_kw: object) -> object:
-    path = tmp_path / f"v{suffix}"
-    xstore.save({"v": value}, path, mode=mode)
+def encode(value: object) -> object:
+    return CODECS.encoder().encode(value)
+
+
+def round_trip(value: object, tmp_path: Path, **load_kw: object) -> object:
+    path = tmp_path / "v.h5"
+    xstore.save({"v": value}, path)
     return xstore.load(path, **load_kw)["v"]  # type: ignore[arg-type]
 
 
@@ -47,15 +50,14 @@ class Computed:
         self.double = 2 * self.x
 
 
-@pytest.mark.parametrize(("mode", "suffix"), FILE_MODES)
-def test_dataclasses(tmp_path: Path, mode: str, suffix: str) -> None:
+def test_dataclasses(codec_case: Case) -> None:
     for value in [
         Settings(300.0, 5, ["a"], {"k": np.arange(2)}),
         Frozen(1, (2, "x")),
         Computed(4),
         [Settings(1.0), Frozen(0, ())],
     ]:
-        out = round_trip(value, tmp_path, mode, suffix)
+        out = codec_case.round_trip(value)
         assert type(out) is type(value)
         if isinstance(value, Settings):
             assert_identical(value.inner, out.inner)  # type: ignore[union-attr]
@@ -98,12 +100,12 @@ class Slotted:
 
 
 def test_getstate_objects_are_stored_as_groups(tmp_path: Path) -> None:
-    node = encode(Stateful(3), EncodeContext())
+    node = encode(Stateful(3))
     assert isinstance(node, Tree) and node.attrs[TYPE] == "getstate"
     assert list(node.children) == ["a"]
-    out = round_trip(Stateful(3), tmp_path, "hdf5", ".h5", allow_pickle=True)
+    out = round_trip(Stateful(3), tmp_path, allow_pickle=True)
     assert (out.a, out.cache) == (3, "rebuilt")  # type: ignore[attr-defined]
-    slotted = round_trip(Slotted(), tmp_path, "hdf5", ".h5", allow_pickle=True)
+    slotted = round_trip(Slotted(), tmp_path, allow_pickle=True)
     assert_identical(np.arange(3), slotted.b)  # type: ignore[attr-defined]
 
 
@@ -125,20 +127,13 @@ class Versioned:
         return cls(version)
 
 
-@pytest.mark.parametrize(("mode", "suffix"), FILE_MODES)
-def test_storable_records_class_and_version(tmp_path: Path, mode: str, suffix: str) -> None:
-    node = encode(Versioned(), EncodeContext(scratch_group=_scratch()))
+def test_storable_records_class_and_version(codec_case: Case) -> None:
+    node = encode(Versioned())
     assert node.attrs[TYPE] == "storable"
     assert node.attrs[CLASS] == f"{__name__}:Versioned"
     assert VERSION in node.attrs
-    out = round_trip(Versioned(), tmp_path, mode, suffix)
+    out = codec_case.round_trip(Versioned())
     assert out.seen == (1, 2)  # type: ignore[attr-defined]
-
-
-def _scratch():  # type: ignore[no-untyped-def]
-    from xstore.store import scratch_group
-
-    return scratch_group
 
 
 def test_fallbacks_to_cloudpickle(tmp_path: Path) -> None:
@@ -161,12 +156,12 @@ def test_fallbacks_to_cloudpickle(tmp_path: Path) -> None:
 
 
 def test_large_pickles_go_to_a_uint8_variable() -> None:
-    small = encode({1: "x"}, EncodeContext())
-    large = encode({1: "x" * 100_000}, EncodeContext())
+    small = encode({1: "x"})
+    large = encode({1: "x" * 100_000})
     assert isinstance(small, Var) and small.data.ndim == 0 and "_xs_pickle" in small.attrs
     assert isinstance(large, Var) and large.data.dtype == np.uint8 and large.data.size > 65536
-    ctx = DecodeContext(allow_pickle=True)
-    assert decode(large, ctx) == {1: "x" * 100_000}
+    ctx = CODECS.decoder(allow_pickle=True)
+    assert ctx.decode(large) == {1: "x" * 100_000}
 
 
 def _dataset() -> xr.Dataset:
@@ -185,17 +180,16 @@ def _dataset() -> xr.Dataset:
     )
 
 
-@pytest.mark.parametrize(("mode", "suffix"), FILE_MODES)
-def test_xarray_values(tmp_path: Path, mode: str, suffix: str) -> None:
+def test_xarray_values(codec_case: Case) -> None:
     ds = _dataset()
     da = ds["temp"].rename("temperature")
     unnamed = xr.DataArray(np.arange(3), dims="x")
     tree = xr.DataTree.from_dict({"/": ds[["temp"]], "/child": xr.Dataset({"v": ("site", [1, 2])})})
     for value in [ds, da, unnamed, tree, ds.isel(time=0)]:
-        assert_identical(value, round_trip(value, tmp_path, mode, suffix))
+        assert_identical(value, codec_case.round_trip(value))
 
 
 def test_datasets_xarray_cannot_encode_fall_back_to_pickle(tmp_path: Path) -> None:
     stacked = _dataset()[["temp"]].stack(point=("time", "site"))
-    out = round_trip(stacked, tmp_path, "hdf5", ".h5", allow_pickle=True)
+    out = round_trip(stacked, tmp_path, allow_pickle=True)
     assert_identical(stacked, out)

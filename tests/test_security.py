@@ -13,7 +13,7 @@ import pytest
 from conftest import Case
 
 import xstore
-from xstore.nodes import CLASS, TYPE
+from xstore.model import CLASS, TYPE
 
 
 class Payload:
@@ -116,7 +116,7 @@ def test_classes_are_imported_only_when_they_are_storables(
     with case.open(path, "w") as store:
         store["x"] = 1
     with case.open(path, "a") as store:  # forge a node naming the evil module
-        core = store._live_core()
+        core = store.session.layout
         stored = core.index(())["x"].stored
         core.set_attrs((stored,), {TYPE: "storable", CLASS: f"{evil}:Thing"})
     with pytest.raises(xstore.PickleNotAllowedError):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import Case
+from conftest import Case, backend_of
 from helpers import assert_identical
 
 import xstore
@@ -23,12 +23,8 @@ HERE = Path(__file__).resolve().parent
 
 def on_disk(store: xstore.Store, key: str) -> int:
     """Records of ``key`` already written to the backend (not counting the buffer)."""
-    core = store._live_core()
-    parts = key.split("/")
-    group: tuple[str, ...] = ()
-    for part in parts[:-1]:
-        group = (*group, core.index(group)[part].stored)
-    return core.backend.info((*group, core.index(group)[parts[-1]].stored)).shape[0]
+    layout = store.session.layout
+    return layout.info(layout.resolve((), key).node).shape[0]
 
 
 def test_scalars_and_frames(case: Case) -> None:
@@ -208,7 +204,7 @@ def test_buffer_bounds_and_interval(case: Case) -> None:
         store.append("x", 2.0)
         assert on_disk(store, "x") == 2
     with pytest.raises(ValueError):
-        case.open(case.path(), "w", buffer_records=0)._series()
+        case.open(case.path(), "w", buffer_records=0)
 
 
 def test_chunks_target_about_a_mebibyte(case: Case) -> None:
@@ -216,10 +212,10 @@ def test_chunks_target_about_a_mebibyte(case: Case) -> None:
         store.append("small", np.zeros(3))
         store.append("large", np.zeros((10000, 3), dtype=np.float32))
         store.flush()
-        core = store._live_core()
+        layout = store.session.layout
         for key, low, high in [("small", 2**19, 2**21), ("large", 2**19, 2**21)]:
-            stored = core.index(())[key].stored
-            chunks = _chunks(core.backend, (stored,))
+            chunks = layout.chunks(layout.resolve((), key).node)
+            assert chunks is not None
             record = store[key][0]
             chunk_bytes = (
                 chunks[0] * record.nbytes * int(np.prod(chunks[1:])) // max(1, record.size)
@@ -228,20 +224,12 @@ def test_chunks_target_about_a_mebibyte(case: Case) -> None:
             assert low <= chunk_bytes <= high, (key, chunks)
 
 
-def _chunks(backend: object, node: tuple[str, ...]) -> tuple[int, ...]:
-    if hasattr(backend, "_var"):
-        var = backend._var(node)  # type: ignore[attr-defined]
-        chunking = var.chunking() if hasattr(var, "chunking") else var.chunks
-        return tuple(chunking)
-    return tuple(backend.array_chunks(node))  # type: ignore[attr-defined]
-
-
 def test_slices_read_only_what_they_need(case: Case, monkeypatch: pytest.MonkeyPatch) -> None:
     with case.open(case.path(), "w") as store:
         store.extend("x", np.arange(10_000.0))
         store.flush()
         store.extend("x", np.arange(10_000.0, 10_010.0))  # some still buffered
-        backend = store._live_core().backend
+        backend = backend_of(store)
         reads: list[object] = []
         original = backend.read
         monkeypatch.setattr(
@@ -355,17 +343,17 @@ def test_slices_across_disk_and_buffer_match_numpy(case: Case) -> None:
         store.extend("x", np.arange(10.0))
         store.flush()
         store.extend("x", np.arange(10.0, 17.0))
-        core = store._live_core()
-        node = (core.index(())["x"].stored,)
+        layout = store.session.layout
+        node = layout.resolve((), "x").node
         full = np.arange(17.0)
         starts = [None, 0, 3, 9, 10, 12, 16, 17, -1, -8]
         for start in starts:
             for stop in [None, 0, 5, 10, 11, 17, -2]:
                 for step in [None, 1, 2, 3, 7]:
                     part = slice(start, stop, step)
-                    np.testing.assert_array_equal(core.read_slice(node, (part,)), full[part])
+                    np.testing.assert_array_equal(layout.read_slice(node, (part,)), full[part])
         for row in [0, 9, 10, 16, -1, -7, -17]:
-            assert core.read_slice(node, (row,)) == full[row]
+            assert layout.read_slice(node, (row,)) == full[row]
 
 
 LIVE_WRITER = """

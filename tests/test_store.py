@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pytest
 import xarray as xr
-from conftest import Case
+from conftest import Case, backend_of
 from helpers import assert_identical
 
 import xstore
@@ -265,7 +265,7 @@ def test_failed_write_leaves_nothing_behind(case: Case) -> None:
 def test_writes_do_not_relist_a_growing_group(case: Case, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[tuple[str, ...]] = []
     with case.open(case.path(), "w") as store:
-        backend = store._live_core().backend
+        backend = backend_of(store)
         original = backend.children
         monkeypatch.setattr(backend, "children", lambda g: calls.append(g) or original(g))
         group = store.create_group("g")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import xstore.typetable as typetable
+import xstore.tools.typetable as typetable
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -14,7 +14,8 @@ def test_readme_table_matches_the_code() -> None:
     start = text.index("<!-- type-table:start -->") + len("<!-- type-table:start -->")
     end = text.index("<!-- type-table:end -->")
     assert text[start:end].strip() == typetable.markdown(), (
-        "README type table is out of date: paste `python -m xstore.typetable` between the markers"
+        "README type table is out of date: paste `python -m xstore.tools.typetable` "
+        "between the markers"
     )
 
 

@@ -1,11 +1,13 @@
 """xstore: arrays, time series, parameters and objects in netCDF4/HDF5 and zarr stores
 that plain xarray opens."""
 
-from xstore.api import load, open, save
-from xstore.codecs.user import register_codec
+from xstore.codecs.defaults import register_codec
 from xstore.errors import PickleNotAllowedError, StoreError
-from xstore.interface import NetCDFIODriver, StorageInterface, ZarrIODriver
-from xstore.store import Attributes, Group, Store
+from xstore.faces.api import load, open, save
+from xstore.faces.attributes import Attributes
+from xstore.faces.interface.drivers import NetCDFIODriver, ZarrIODriver
+from xstore.faces.interface.nodes import StorageInterface
+from xstore.faces.store import Group, Store
 
 __version__ = "0.1.0"
 

@@ -2,6 +2,6 @@
 
 import sys
 
-from xstore.cli import main
+from xstore.tools.cli import main
 
 sys.exit(main())

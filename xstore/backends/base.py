@@ -1,16 +1,20 @@
 """The backend protocol: a handful of operations on groups, variables and attributes.
 
 Nodes are addressed by paths of *stored* names (already escaped, see
-:mod:`xstore.names`); the root group is ``()``.  Backends store arrays of
-native-endian integers, float32/float64 and variable-length strings (object
-arrays of ``str``) and attribute values that are ``str``, numpy numeric scalars or
+:mod:`xstore.names`); the root group is ``()``.  Backends store arrays of the
+dtypes in :data:`xstore.model.STORABLE_DTYPES` and variable-length strings (object
+arrays of ``str``), and attribute values that are ``str``, numpy numeric scalars or
 1-D numeric arrays; everything else has been encoded by the codecs above them.
+
+Where backends differ, a capability flag on the class says so, and the layers above
+ask the flag, never the backend's name.  How a path selects a backend, and how a
+backend is opened, is a :class:`BackendSpec` in :mod:`xstore.backends.registry`.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -36,6 +40,10 @@ class Backend(ABC):
 
     #: name used in messages and by ``xstore.open(..., backend=...)``
     name: ClassVar[str]
+
+    # -- capabilities ------------------------------------------------------------------
+    #: the store lives in this process only (nothing to flush, lock or reopen)
+    in_memory: ClassVar[bool] = False
 
     location: str
     writable: bool
@@ -78,7 +86,11 @@ class Backend(ABC):
         unlimited: bool = False,
         chunks: tuple[int, ...] | None = None,
     ) -> None:
-        """Create a variable holding ``data``; with ``unlimited`` its first axis grows."""
+        """Create a variable holding ``data``; with ``unlimited`` its first axis grows.
+
+        ``chunks`` is the chunk shape the core chose (always given for growable
+        variables); None leaves the layout to the backend.
+        """
 
     @abstractmethod
     def info(self, node: Path) -> VarInfo: ...
@@ -94,6 +106,10 @@ class Backend(ABC):
     def write_records(self, node: Path, start: int, block: np.ndarray) -> None:
         """Write ``block`` at records ``start:start+len(block)``, growing the first axis."""
 
+    def chunks(self, node: Path) -> tuple[int, ...] | None:
+        """The chunk shape of a variable (None: not chunked)."""
+        return None
+
     # -- lifetime --------------------------------------------------------------------
     @abstractmethod
     def flush(self) -> None:
@@ -101,3 +117,33 @@ class Backend(ABC):
 
     @abstractmethod
     def close(self) -> None: ...
+
+    def problems(self) -> list[str]:
+        """Damage found and worked around while reading (``xstore check`` lists it)."""
+        return []
+
+
+Opener = Callable[..., Backend]
+
+
+@dataclass(frozen=True)
+class BackendSpec:
+    """How a backend is found and opened: what :mod:`xstore.backends.registry` holds.
+
+    ``open(location, mode, **options)`` opens or creates a store (``mode`` is one of
+    ``r``, ``r+``, ``w``, ``w-``); ``exists(location)`` says whether something is
+    stored there; ``sniff(path)`` whether an existing local path holds this format;
+    ``problems(location)`` lists damage visible only below the backend's API (for
+    ``xstore check``).  ``save_modes`` are the ``xstore.save`` modes it writes.
+    """
+
+    name: str
+    open: Opener
+    exists: Callable[[str], bool]
+    suffixes: tuple[str, ...] = ()
+    sniff: Callable[[str], bool] = lambda path: False
+    problems: Callable[[str], list[str]] = lambda location: []
+    save_modes: tuple[str, ...] = ()
+    engines: tuple[str, ...] = ()  # values of ``engine=`` it accepts (empty: none)
+    urls: bool = False  # handles fsspec URLs such as ``s3://``
+    directories: bool = False  # a store may be a directory (replaced as a whole)

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from xstore.backends.base import Backend, Index, VarInfo
+from xstore.backends.base import Backend, BackendSpec, Index, VarInfo
 from xstore.names import Path
 
 
@@ -28,7 +28,10 @@ class _Group:
 
 
 class MemoryBackend(Backend):
+    """A tree of groups and numpy arrays in this process; gone when it is closed."""
+
     name = "memory"
+    in_memory = True
 
     def __init__(self, writable: bool = True, location: str = "<memory>") -> None:
         self.location = location
@@ -80,7 +83,16 @@ class MemoryBackend(Backend):
         for name in names:
             del target[name]
 
-    def create_variable(self, node, data, dims, attrs, *, unlimited=False, chunks=None):
+    def create_variable(
+        self,
+        node: Path,
+        data: np.ndarray,
+        dims: tuple[str, ...],
+        attrs: Mapping[str, Any],
+        *,
+        unlimited: bool = False,
+        chunks: tuple[int, ...] | None = None,
+    ) -> None:
         group = self._group(node[:-1])
         for axis, (dim, size) in enumerate(zip(dims, data.shape, strict=True)):
             have = group.dims.get(dim)
@@ -117,3 +129,12 @@ class MemoryBackend(Backend):
 
     def close(self) -> None:
         pass
+
+
+def _open(location: str, mode: str, **options: Any) -> MemoryBackend:
+    if options:
+        raise TypeError(f"the memory backend takes no options, got {sorted(options)}")
+    return MemoryBackend(writable=mode != "r", location=location or "<memory>")
+
+
+SPEC = BackendSpec(name="memory", open=_open, exists=lambda location: False)

@@ -1,11 +1,7 @@
-"""Python values <-> :class:`~xstore.nodes.Var` / :class:`~xstore.nodes.Tree`.
+"""Python values <-> :class:`~xstore.model.Var` / :class:`~xstore.model.Tree`.
 
-Codecs know nothing of files.  ``encode(value, ctx)`` and ``decode(node, ctx)`` are
-the whole interface; :mod:`xstore.codecs.registry` says which codec handles what.
+Codecs know nothing of files.  :mod:`~xstore.codecs.context` holds what every codec
+sees, :mod:`~xstore.codecs.registry` how a codec is chosen, and
+:mod:`~xstore.codecs.defaults` the registry xstore uses.  This package imports
+nothing itself: import the module you need.
 """
-
-from xstore.codecs.base import DecodeContext, EncodeContext
-from xstore.codecs.registry import decode, encode
-from xstore.codecs.user import register_codec
-
-__all__ = ["DecodeContext", "EncodeContext", "decode", "encode", "register_codec"]

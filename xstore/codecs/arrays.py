@@ -25,11 +25,12 @@ from typing import Any
 
 import numpy as np
 
-from xstore.nodes import DTYPE
+from xstore.model import DTYPE, STORABLE_DTYPES, string_array
 
-_STORABLE = frozenset(
-    np.dtype(t) for t in ("i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "f4", "f8")
-)
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+#: CF attributes the array encodings below write (beside ``_xs_dtype``): part of the
+#: value, not metadata
+ENCODING_ATTRS = ("units", "calendar", "dtype")
 _CF_UNITS = {
     "ns": "nanoseconds",
     "us": "microseconds",
@@ -57,29 +58,34 @@ def dtype_from_str(text: str) -> np.dtype:
     return np.dtype(text)
 
 
+def fits_int64(value: int) -> bool:
+    return INT64_MIN <= value <= INT64_MAX
+
+
+def is_vlen_safe(text: str) -> bool:
+    """True if ``text`` can be a variable-length string on every backend (no NUL, no
+    lone surrogate)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def is_encodable(arr: np.ndarray) -> bool:
     """True if ``arr`` has an exact encoding: any dtype without Python objects, or an
     object array holding only ``str`` (as pandas and xarray often produce)."""
     if arr.dtype == object:
         items = arr.ravel().tolist()
-        return all(type(x) is str for x in items) and _is_vlen_safe(items)
+        return all(type(x) is str and is_vlen_safe(x) for x in items)
     return not arr.dtype.hasobject
 
 
 def _raw_bytes(arr: np.ndarray) -> np.ndarray:
     flat = np.frombuffer(np.ascontiguousarray(arr).tobytes(), dtype=np.uint8)
     return flat.reshape((*arr.shape, arr.dtype.itemsize))
-
-
-def _is_vlen_safe(items: list[Any]) -> bool:
-    for item in items:
-        if "\x00" in item:
-            return False
-        try:
-            item.encode("utf-8")
-        except UnicodeEncodeError:
-            return False
-    return True
 
 
 def encode_array(arr: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
@@ -89,7 +95,7 @@ def encode_array(arr: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
     """
     dtype = arr.dtype
     kind = dtype.kind
-    if dtype in _STORABLE and dtype.isnative:
+    if dtype in STORABLE_DTYPES and dtype.isnative:
         return arr, {}
     attrs: dict[str, Any] = {DTYPE: dtype_to_str(dtype)}
     if kind == "b":
@@ -119,10 +125,8 @@ def encode_array(arr: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
         return arr, attrs
     if kind == "U":
         items = arr.ravel().tolist()
-        if _is_vlen_safe(items):
-            out = np.empty(len(items), dtype=object)
-            out[:] = items
-            return out.reshape(arr.shape), attrs
+        if all(map(is_vlen_safe, items)):
+            return string_array(items, arr.shape), attrs
         codes = arr.astype(dtype.newbyteorder("="))
         return _raw_bytes(codes).view(np.uint32).reshape((*arr.shape, dtype.itemsize // 4)), attrs
     # S, V (structured), long double, anything else without objects: raw bytes

@@ -18,41 +18,33 @@ from typing import Any
 import numpy as np
 
 from xstore.codecs import jsontag
-from xstore.codecs.arrays import dtype_to_str
-from xstore.codecs.base import DecodeContext, EncodeContext
+from xstore.codecs.arrays import dtype_to_str, fits_int64, is_vlen_safe
+from xstore.codecs.context import DecodeContext, EncodeContext
+from xstore.model import ATTR_TYPES, STORABLE_DTYPES
 from xstore.names import decode_name, encode_name, is_internal
-from xstore.nodes import ATTR_TYPES
 
-_NUMERIC = frozenset(
-    np.dtype(t) for t in ("i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "f4", "f8")
-)
 _PYTHON = {bool: ("bool", np.int8), int: ("int", np.int64), float: ("float", np.float64)}
-INT64 = np.iinfo(np.int64)
 
 
 def encode_value(value: Any, ctx: EncodeContext) -> tuple[Any, str | None]:
     """The raw stored value and the note that restores its type (None: a plain str)."""
     kind = type(value)
-    if kind is str and "\x00" not in value:
-        try:
-            value.encode("utf-8")
-            return value, None
-        except UnicodeEncodeError:
-            pass
-    if kind in _PYTHON and not (kind is int and not INT64.min <= value <= INT64.max):
+    if kind is str and is_vlen_safe(value):
+        return value, None
+    if kind in _PYTHON and not (kind is int and not fits_int64(value)):
         note, dtype = _PYTHON[kind]
         return dtype(value), note
     if isinstance(value, np.generic | np.ndarray) and kind.__module__ == "numpy":
         arr = np.asarray(value)
         if (
-            arr.dtype in _NUMERIC
+            arr.dtype in STORABLE_DTYPES
             and arr.dtype.isnative
             and (arr.ndim == 0 or (arr.ndim == 1 and arr.size))
         ):
             prefix = "np:" if isinstance(value, np.generic) else "nd:"
             return (arr[()] if arr.ndim == 0 else arr), prefix + dtype_to_str(arr.dtype)
     try:
-        return jsontag.dumps(value, EncodeContext(ctx.path, pickle_ok=False)), "json"
+        return jsontag.dumps(value, ctx.strict()), "json"
     except TypeError:
         if not ctx.pickle_ok:
             raise

@@ -6,27 +6,15 @@ from typing import Any
 
 import numpy as np
 
-from xstore.codecs.arrays import decode_array, encode_array, is_encodable
-from xstore.codecs.base import Codec, DecodeContext, EncodeContext
-from xstore.nodes import TYPE, Node, Tree, Var
-
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
-
-
-def _vlen_safe(text: str) -> bool:
-    if "\x00" in text:
-        return False
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _string_array(items: list[str], shape: tuple[int, ...] = ()) -> np.ndarray:
-    out = np.empty(len(items), dtype=object)
-    out[:] = items
-    return out.reshape(shape)
+from xstore.codecs.arrays import (
+    decode_array,
+    encode_array,
+    fits_int64,
+    is_encodable,
+    is_vlen_safe,
+)
+from xstore.codecs.context import Codec, DecodeContext, EncodeContext
+from xstore.model import TYPE, Node, Tree, Var, string_array
 
 
 def array_var(arr: np.ndarray, tag: str | None = None) -> Var:
@@ -46,11 +34,11 @@ def var_array(node: Node) -> np.ndarray:
 
 
 def _encode_scalar(value: Any, ctx: EncodeContext) -> Node | None:
-    if type(value) is int and not INT64_MIN <= value <= INT64_MAX:
+    if type(value) is int and not fits_int64(value):
         return None
     if type(value) is str:
-        if _vlen_safe(value):
-            return Var(_string_array([value]).reshape(()))
+        if is_vlen_safe(value):
+            return Var(string_array([value], ()))
         raw = value.encode("utf-8", "surrogatepass")
         return Var(np.frombuffer(raw, dtype=np.uint8).copy(), {TYPE: "str"})
     return array_var(np.asarray(value))
@@ -110,10 +98,10 @@ def _homogeneous_array(items: list[Any]) -> np.ndarray | None:
     kind = type(items[0])
     if kind not in (bool, int, float, complex, str) or any(type(x) is not kind for x in items):
         return None
-    if kind is int and not all(INT64_MIN <= x <= INT64_MAX for x in items):
+    if kind is int and not all(map(fits_int64, items)):
         return None
     if kind is str:
-        return _string_array(items, (len(items),)) if all(map(_vlen_safe, items)) else None
+        return string_array(items) if all(map(is_vlen_safe, items)) else None
     return np.array(
         items, dtype={bool: bool, int: np.int64, float: np.float64, complex: complex}[kind]
     )

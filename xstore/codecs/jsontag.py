@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 
 from xstore.codecs.arrays import dtype_from_str, dtype_to_str, is_encodable
-from xstore.codecs.base import DecodeContext, EncodeContext
-from xstore.nodes import Node, Tree, Var
+from xstore.codecs.context import DecodeContext, EncodeContext
+from xstore.model import Node, Tree, Var, string_array
 
 TAG = "__xstore__"
 _NONFINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
@@ -75,9 +75,7 @@ def array_from_json(obj: dict[str, Any]) -> np.ndarray:
     if kind in "Mm":
         return np.array(data, dtype=np.int64).view(dtype).reshape(shape)
     if kind == "O":
-        out = np.empty(len(data), dtype=object)
-        out[:] = data
-        return out.reshape(shape)
+        return string_array(data, shape)
     return np.array(data, dtype=dtype).reshape(shape)
 
 
@@ -87,19 +85,13 @@ def _tagged(tag: str, **fields: Any) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Extension:
-    """JSON support for a family of values defined elsewhere (objects, xarray)."""
+    """JSON support for a family of values defined elsewhere (objects, xarray); the
+    registry lists them (see :mod:`xstore.codecs.defaults`)."""
 
     tag: str
     accepts: Callable[[Any], bool]
     encode: Callable[[Any, EncodeContext], dict[str, Any]]
     decode: Callable[[dict[str, Any], DecodeContext], Any]
-
-
-_EXTENSIONS: dict[str, Extension] = {}
-
-
-def register_extension(extension: Extension) -> None:
-    _EXTENSIONS[extension.tag] = extension
 
 
 def to_json(value: Any, ctx: EncodeContext) -> Any:
@@ -127,9 +119,9 @@ def to_json(value: Any, ctx: EncodeContext) -> Any:
         if is_encodable(arr):
             tag = "numpy.scalar" if isinstance(value, np.generic) else "ndarray"
             return _tagged(tag, **array_to_json(arr))
-    for extension in _EXTENSIONS.values():
-        if extension.accepts(value):
-            return _tagged(extension.tag, **extension.encode(value, ctx))
+    extension = ctx.dispatch.json_extension_for(value)
+    if extension is not None:
+        return _tagged(extension.tag, **extension.encode(value, ctx))
     raise ctx.type_error(value, "it would need pickle, which this mode does not allow")
 
 
@@ -162,8 +154,9 @@ def from_json(obj: Any, ctx: DecodeContext) -> Any:
         return array_from_json(obj)
     if tag == "numpy.scalar":
         return array_from_json(obj)[()]
-    if tag in _EXTENSIONS:
-        return _EXTENSIONS[tag].decode(obj, ctx)
+    extension = ctx.dispatch.json_extension(tag)
+    if extension is not None:
+        return extension.decode(obj, ctx)
     raise TypeError(f"unknown tag {tag!r} at {ctx.path}")
 
 
@@ -204,9 +197,7 @@ def node_from_json(obj: dict[str, Any], ctx: DecodeContext) -> Node:
         return Tree(attrs, {k: node_from_json(v, ctx) for k, v in obj["children"].items()})
     array = obj["array"]
     if "strings" in array:
-        data = np.empty(len(array["strings"]), dtype=object)
-        data[:] = array["strings"]
-        data = data.reshape(tuple(array["shape"]))
+        data = string_array(array["strings"], tuple(array["shape"]))
     else:
         data = array_from_json(array)
     dims = None if obj["dims"] is None else tuple(obj["dims"])

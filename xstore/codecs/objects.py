@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 
 from xstore.codecs import jsontag
-from xstore.codecs.base import Codec, DecodeContext, EncodeContext
 from xstore.codecs.classes import (
     ANY,
     DATACLASS,
@@ -27,7 +26,8 @@ from xstore.codecs.classes import (
     is_storable,
     object_version,
 )
-from xstore.nodes import CLASS, INFO, PICKLE, TYPE, VERSION, Node, Tree, Var
+from xstore.codecs.context import Codec, DecodeContext, EncodeContext
+from xstore.model import CLASS, INFO, PICKLE, TYPE, VERSION, Node, Tree, Var
 
 PICKLE_INLINE_LIMIT = 64 * 1024  # pickles up to this size live in an attribute
 
@@ -51,15 +51,13 @@ def _version_attr(value: Any, ctx: EncodeContext) -> dict[str, Any]:
     version = object_version(value)
     if version is None:
         return {}
-    return {VERSION: jsontag.dumps(version, EncodeContext(ctx.path, pickle_ok=False))}
+    return {VERSION: jsontag.dumps(version, ctx.strict())}
 
 
 def _storable_tree(value: Any, ctx: EncodeContext) -> Tree | None:
     spec = storable_spec(value)
     if spec is None:
         return None
-    if ctx.scratch_group is None:
-        raise ctx.type_error(value, "the Storable protocol needs a group to store into")
     group, tree_of = ctx.scratch_group()
     value._store(group)
     tree = tree_of()
@@ -72,10 +70,8 @@ def _restore_storable(node: Node, ctx: DecodeContext) -> Any:
     if cls is None:
         return ctx.refuse()
     version = jsontag.loads(str(node.attrs[VERSION]), ctx) if VERSION in node.attrs else None
-    if ctx.group_over is None:
-        raise TypeError(f"cannot restore the Storable at {ctx.path} without a group")
     assert isinstance(node, Tree)
-    return cls._restore(ctx.group_over(node, ctx.allow_pickle), version)  # type: ignore[attr-defined]
+    return cls._restore(ctx.group_over(node), version)  # type: ignore[attr-defined]
 
 
 STORABLE_CODEC = Codec("storable", _storable_tree, _restore_storable)
@@ -91,10 +87,8 @@ def _storable_from_json(obj: dict[str, Any], ctx: DecodeContext) -> Any:
     return _restore_storable(jsontag.node_from_json(obj["group"], ctx), ctx)
 
 
-jsontag.register_extension(
-    jsontag.Extension(
-        "storable", lambda v: storable_spec(v) is not None, _storable_to_json, _storable_from_json
-    )
+STORABLE_JSON = jsontag.Extension(
+    "storable", lambda v: storable_spec(v) is not None, _storable_to_json, _storable_from_json
 )
 
 
@@ -163,8 +157,8 @@ def _dataclass_from_json(obj: dict[str, Any], ctx: DecodeContext) -> Any:
     )
 
 
-jsontag.register_extension(
-    jsontag.Extension("dataclass", _is_dataclass_instance, _dataclass_to_json, _dataclass_from_json)
+DATACLASS_JSON = jsontag.Extension(
+    "dataclass", _is_dataclass_instance, _dataclass_to_json, _dataclass_from_json
 )
 
 

@@ -21,10 +21,10 @@ from typing import Any
 import numpy as np
 
 from xstore.codecs.arrays import decode_array
-from xstore.codecs.base import Codec, DecodeContext, EncodeContext
+from xstore.codecs.context import Codec, DecodeContext, EncodeContext
 from xstore.codecs.user import codec_attrs, stored_codec
 from xstore.errors import StoreError
-from xstore.nodes import TYPE, Node, Tree, Var
+from xstore.model import TYPE, Node, Tree, Var
 
 TAG = "records"
 _AS_PYTHON = frozenset(np.dtype(t) for t in (bool, np.int64, np.float64, np.complex128))

@@ -25,8 +25,8 @@ from xstore.codecs.arrays import (
     is_encodable,
 )
 from xstore.codecs.attrs import decode_attrs, encode_attrs
-from xstore.codecs.base import Codec, DecodeContext, EncodeContext
-from xstore.nodes import INFO, TYPE, Node, Tree, Var
+from xstore.codecs.context import Codec, DecodeContext, EncodeContext
+from xstore.model import INFO, TYPE, Node, Tree, Var
 
 DATASET, DATAARRAY, DATATREE = "xarray.Dataset", "xarray.DataArray", "xarray.DataTree"
 UNNAMED = "__xarray_dataarray_variable__"
@@ -122,7 +122,7 @@ def _decode_dataset(tree: Tree, ctx: DecodeContext) -> xr.Dataset:
 
 def _name_info(name: Any, ctx: EncodeContext) -> dict[str, Any] | None:
     try:
-        return {"name": jsontag.to_json(name, EncodeContext(ctx.path, pickle_ok=False))}
+        return {"name": jsontag.to_json(name, ctx.strict())}
     except TypeError:
         return None
 
@@ -199,7 +199,7 @@ def _from_json(obj: dict[str, Any], ctx: DecodeContext) -> Any:
     return _CODECS[obj[jsontag.TAG]].decode(node, ctx)
 
 
-for _tag, _cls in ((DATASET, xr.Dataset), (DATAARRAY, xr.DataArray), (DATATREE, xr.DataTree)):
-    jsontag.register_extension(
-        jsontag.Extension(_tag, lambda v, c=_cls: type(v) is c, _to_json, _from_json)  # type: ignore[misc]
-    )
+JSON_EXTENSIONS = tuple(
+    jsontag.Extension(tag, lambda v, c=cls: type(v) is c, _to_json, _from_json)  # type: ignore[misc]
+    for tag, cls in ((DATASET, xr.Dataset), (DATAARRAY, xr.DataArray), (DATATREE, xr.DataTree))
+)

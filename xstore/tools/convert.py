@@ -6,20 +6,22 @@ import os
 import sys
 from typing import Any
 
-from xstore import api, backends
-from xstore.core import Core
+from xstore.backends import files, registry
+from xstore.core.layout import Core
+from xstore.faces import api, documents
 from xstore.names import Path
 
-_SUFFIX_MODES = {".json": "json", ".pkl": "cloudpickle", ".pickle": "cloudpickle"}
+_SUFFIX_MODES = {".json": documents.JSON, ".pkl": documents.PICKLE, ".pickle": documents.PICKLE}
 
 
 def target_mode(target: str, mode: str | None) -> str:
+    """The ``save`` mode to write ``target`` in: ``mode``, else judged from the suffix."""
     if mode is not None:
         return mode
     suffix = os.path.splitext(target.rstrip("/"))[1].lower()
     if suffix in _SUFFIX_MODES:
         return _SUFFIX_MODES[suffix]
-    return "zarr" if backends.infer_backend(target) == "zarr" else "hdf5"
+    return registry.infer(target).save_modes[0]
 
 
 class _Progress:
@@ -49,7 +51,7 @@ def _size(core: Core, group: Path) -> int:
         if entry.is_group:
             total += _size(core, path)
         else:
-            info = core.backend.info(path)
+            info = core.info(path)
             count = 1
             for n in info.shape:
                 count *= n
@@ -61,7 +63,7 @@ def _copy(source: Core, group: Path, target: Core, into: Path, progress: _Progre
     target.set_attrs(into, dict(source.attrs(group)))
     for name, entry in source.index(group).items():
         path = (*group, entry.stored)
-        if entry.is_group and entry.tag is None:
+        if entry.plain_group:
             created = target.create_group(into, name)
             _copy(source, path, target, (*into, created.stored), progress)
             continue
@@ -87,22 +89,27 @@ def convert(
     """
     out_mode = target_mode(target, mode)
     in_mode = api.detect(source)
-    if out_mode in ("json", "cloudpickle") or in_mode in ("json", "cloudpickle"):
+    out_spec, in_spec = registry.for_save_mode(out_mode), registry.for_save_mode(in_mode)
+    if out_spec is None or in_spec is None:
         data = api.load(source, in_mode, allow_pickle=allow_pickle)
         api.save(data, target, mode=out_mode, **options)
         return
-    kind = "zarr" if out_mode == "zarr" else "netcdf"
-    with api.open(source, "r", allow_pickle=allow_pickle) as src:
-        core = src._live_core()
-        bar = _Progress(_size(core, ()), progress)
+    src = api.open_session(source, "r", backend=in_spec.name, allow_pickle=allow_pickle)
+    try:
+        bar = _Progress(_size(src.layout, ()), progress)
 
         def write(location: str) -> None:
-            with api.open(location, "w", backend=kind, **options) as dst:
-                _copy(core, (), dst._live_core(), (), bar)
+            dst = api.open_session(location, "w", backend=out_spec.name, **options)
+            try:
+                _copy(src.layout, (), dst.layout, (), bar)
+            finally:
+                dst.close()
 
-        if backends.is_remote(target):
+        if files.is_url(target):
             write(target)
         else:
-            with api._beside(target) as temp:
+            with files.beside(target) as temp:
                 write(temp)
         bar.finish()
+    finally:
+        src.close()

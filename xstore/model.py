@@ -1,16 +1,19 @@
 """The in-memory form shared by codecs and backends.
 
 A codec turns a Python value into a :class:`Var` (one array) or a :class:`Tree`
-(attributes plus ordered children); the store writes those to a backend and reads
+(attributes plus ordered children); the core writes those to a backend and reads
 them back.  Nothing here knows about files or about Python types beyond numpy.
 
-Attribute names in ``attrs`` are the names stored on disk; values are "raw"
-attribute values every backend keeps: ``str``, numpy numeric scalars and 1-D
-numeric arrays (see :mod:`xstore.codecs.attrs`).
+What a backend stores natively (:data:`STORABLE_DTYPES`, variable-length strings as
+object arrays of ``str``) is the contract between the two layers: the codecs encode
+everything else into these.  Attribute names in ``attrs`` are the names stored on
+disk; values are "raw" attribute values every backend keeps: ``str``, numpy numeric
+scalars and 1-D numeric arrays (see :mod:`xstore.codecs.attrs`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +31,21 @@ FORMAT = "_xs_format"  # root only: the xstore format version
 INFO = "_xs_info"  # codec-specific JSON (e.g. xarray names, variable order)
 
 FORMAT_VERSION = "1"
+
+#: dtypes every backend stores as they are (native byte order)
+STORABLE_DTYPES = frozenset(
+    np.dtype(t) for t in ("i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "f4", "f8")
+)
+#: how variable-length strings travel between codecs and backends
+STRING = np.dtype(object)
+
+
+def string_array(items: Sequence[str], shape: tuple[int, ...] | None = None) -> np.ndarray:
+    """An object array of ``str`` (the form of variable-length strings), 0-d if
+    ``shape`` is ``()``."""
+    out = np.empty(len(items), dtype=object)
+    out[:] = list(items)
+    return out.reshape((len(items),) if shape is None else shape)
 
 
 @dataclass(slots=True)
@@ -53,3 +71,9 @@ class Tree:
 
 
 Node = Var | Tree
+
+
+def tag_of(node: Node) -> str | None:
+    """The type tag a node carries (None: an untagged array or group)."""
+    tag = node.attrs.get(TYPE)
+    return None if tag is None else str(tag)

@@ -1,6 +1,6 @@
 """The table of every supported type x mode, computed by running the codecs.
 
-``python -m xstore.typetable`` prints it as Markdown; the README embeds it and a
+``python -m xstore.tools.typetable`` prints it as Markdown; the README embeds it and a
 test checks that the two agree, so the table cannot drift from the code.
 
 native
@@ -21,8 +21,9 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from xstore.codecs import EncodeContext, encode, jsontag
-from xstore.nodes import DTYPE, TYPE, Node, Tree
+from xstore.codecs import jsontag
+from xstore.faces.store import CODECS
+from xstore.model import DTYPE, TYPE, Node, Tree
 
 
 @dataclasses.dataclass
@@ -91,12 +92,6 @@ EXAMPLES: list[tuple[str, Any]] = [
 ]
 
 
-def _scratch() -> Any:
-    from xstore.store import scratch_group
-
-    return scratch_group
-
-
 _STORED_AS = {
     "b": "native (CF: int8 + `dtype`)",
     "M": "native (CF `units`)",
@@ -127,13 +122,13 @@ def classify(value: Any, mode: str) -> str:
         return "pickled"
     if mode == "json":
         try:
-            out = jsontag.to_json(value, EncodeContext(pickle_ok=False, scratch_group=_scratch()))
+            out = jsontag.to_json(value, CODECS.encoder(pickle_ok=False))
         except TypeError:
             return "refused"
         if isinstance(out, dict) and jsontag.TAG in out:
             return f"tagged `{out[jsontag.TAG]}`"
         return "native"
-    return _tree_kind(encode(value, EncodeContext(scratch_group=_scratch())))
+    return _tree_kind(CODECS.encoder().encode(value))
 
 
 def markdown() -> str:

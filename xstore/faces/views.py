@@ -16,22 +16,22 @@ import xarray as xr
 from xarray.backends import BackendArray
 from xarray.core import indexing
 
-from xstore.codecs.arrays import decode_array
+from xstore.codecs.arrays import ENCODING_ATTRS, decode_array
 from xstore.codecs.attrs import decode_attrs
-from xstore.codecs.base import DecodeContext
-from xstore.core import Core
+from xstore.codecs.context import DecodeContext
+from xstore.core.layout import Core
+from xstore.core.session import Session
+from xstore.model import DTYPE
 from xstore.names import Path, decode_name, is_internal
-from xstore.nodes import DTYPE
 
 _HIDDEN_TAGS = ("pickle", "none")  # no array to show
-_ENCODING_ATTRS = ("units", "calendar", "dtype")  # CF attributes of our own encodings
 
 
 class _LazyVariable(BackendArray):
     """Reads slices of one stored variable on demand."""
 
-    def __init__(self, core: Core, path: Path, shape: tuple[int, ...], dtype: np.dtype) -> None:
-        self._core = core
+    def __init__(self, layout: Core, path: Path, shape: tuple[int, ...], dtype: np.dtype) -> None:
+        self._layout = layout
         self._path = path
         self.shape = shape
         self.dtype = dtype
@@ -42,29 +42,30 @@ class _LazyVariable(BackendArray):
         )
 
     def _read(self, key: tuple[Any, ...]) -> np.ndarray:
-        return self._core.read_slice(self._path, key)
+        return self._layout.read_slice(self._path, key)
 
 
 def _visible_name(name: str, entry_stored: str) -> str:
     return entry_stored if "/" in name else name
 
 
-def group_dataset(core: Core, group: Path, ctx: DecodeContext) -> xr.Dataset:
+def group_dataset(session: Session, group: Path, ctx: DecodeContext) -> xr.Dataset:
+    core = session.layout
     variables: dict[str, xr.Variable] = {}
     for name, entry in core.index(group).items():
         if entry.is_group or entry.tag in _HIDDEN_TAGS:
             continue
         path = (*group, entry.stored)
-        info = core.backend.info(path)
+        info = core.info(path)
         attrs = core.attrs(path)
         if DTYPE in attrs:
             data: Any = decode_array(core.read_data(path), attrs)
             shown = {
-                k: v for k, v in attrs.items() if not is_internal(k) and k not in _ENCODING_ATTRS
+                k: v for k, v in attrs.items() if not is_internal(k) and k not in ENCODING_ATTRS
             }
         else:
-            current = (core.length(path), *info.shape[1:]) if info.unlimited else info.shape
-            data = indexing.LazilyIndexedArray(_LazyVariable(core, path, current, info.dtype))
+            lazy = _LazyVariable(core, path, core.shape(path), info.dtype)
+            data = indexing.LazilyIndexedArray(lazy)
             shown = {k: v for k, v in attrs.items() if not is_internal(k)}
         dims = info.dims[: np.ndim(data) if DTYPE in attrs else len(info.dims)]
         variables[_visible_name(name, entry.stored)] = xr.Variable(dims, data, shown)
@@ -72,11 +73,11 @@ def group_dataset(core: Core, group: Path, ctx: DecodeContext) -> xr.Dataset:
     return xr.decode_cf(ds, decode_timedelta=True)
 
 
-def group_datatree(core: Core, group: Path, ctx: DecodeContext) -> xr.DataTree:
+def group_datatree(session: Session, group: Path, ctx: DecodeContext) -> xr.DataTree:
     children = {
-        _visible_name(name, entry.stored): group_datatree(core, (*group, entry.stored), ctx)
-        for name, entry in core.index(group).items()
+        _visible_name(name, entry.stored): group_datatree(session, (*group, entry.stored), ctx)
+        for name, entry in session.layout.index(group).items()
         if entry.is_group
     }
     name = decode_name(group[-1]) if group else None
-    return xr.DataTree(dataset=group_dataset(core, group, ctx), children=children, name=name)
+    return xr.DataTree(dataset=group_dataset(session, group, ctx), children=children, name=name)

@@ -16,10 +16,10 @@ EXIT_USAGE, EXIT_FAILED, EXIT_DAMAGED = 2, 1, 3
 
 
 def _tree(args: argparse.Namespace) -> int:
-    from xstore.inspect import describe
+    from xstore.tools.tree import describe
 
     with _open(args.path) as store:
-        for line in describe(store):
+        for line in describe(store.session):
             print(line)
     return 0
 
@@ -33,7 +33,7 @@ def _cat(args: argparse.Namespace) -> int:
 
 
 def _convert(args: argparse.Namespace) -> int:
-    from xstore.convert import convert
+    from xstore.tools.convert import convert
 
     convert(
         args.source,
@@ -46,7 +46,7 @@ def _convert(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from xstore.inspect import check
+    from xstore.tools.check import check
 
     problems = check(args.path)
     for problem in problems:
@@ -59,16 +59,16 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from xstore.demo import run
+    from xstore.tools.demo import run
 
     run(args.path, steps=args.steps)
     return 0
 
 
 def _open(path: str, **kwargs: Any) -> Any:
-    import xstore
+    from xstore.faces.api import open as open_store
 
-    return xstore.open(path, "r", **kwargs)
+    return open_store(path, "r", **kwargs)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -21,10 +21,6 @@ all along one record dimension (named ``record``, or ``record_1``, ... if a key 
 called so).  ``read()`` (and ``xstore.load``, and ``store[key]``) give a list of
 dicts; plain xarray sees a Dataset whose variables share that dimension.
 
-Drivers open their store when they are made (so a missing file in mode ``'r'``
-fails at once with ``FileNotFoundError``, and mode ``'w'`` truncates at once) and
-close it with :meth:`close` or at the end of a ``with`` block.
-
 The names of the API (:data:`RESERVED`) are never directories or variables: using
 one as such raises an ``AttributeError`` that says so; ``node["name"]`` reaches a
 node of any name.
@@ -33,23 +29,18 @@ node of any name.
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from xstore import backends
-from xstore.api import open as open_store
 from xstore.codecs.attrs import encode_value
-from xstore.codecs.base import EncodeContext
-from xstore.codecs.records import TAG as TABLE_TAG
 from xstore.codecs.records import table_node
+from xstore.core.layout import TABLE_TAG, Kind
+from xstore.faces.interface.drivers import IODriver
+from xstore.faces.store import CODECS, Store
 from xstore.names import Path, split_key
-from xstore.store import Group, Store
 
-__all__ = ["RESERVED", "NetCDFIODriver", "StorageInterface", "ZarrIODriver"]
-
-_MODES = ("r", "w", "a")
+__all__ = ["RESERVED", "StorageInterface"]
 
 #: Names of the API: never the names of directories or variables reached by attribute.
 RESERVED = frozenset(
@@ -128,99 +119,6 @@ else:
             return bound
 
 
-# -- drivers --------------------------------------------------------------------------------
-
-
-class _IODriver:
-    """An open store for :class:`StorageInterface`; see the subclasses."""
-
-    backend: ClassVar[str]
-
-    def __init__(
-        self,
-        file_name: str | os.PathLike[str],
-        access_mode: str | None = None,
-        *,
-        allow_pickle: bool = False,
-        **options: Any,
-    ) -> None:
-        location = os.fspath(file_name)
-        if access_mode is None:
-            access_mode = "a" if backends.exists(location, self.backend) else "w"
-        elif access_mode not in _MODES:
-            raise ValueError(f"access_mode must be one of {_MODES} or None, not {access_mode!r}")
-        self._store = open_store(
-            location, access_mode, backend=self.backend, allow_pickle=allow_pickle, **options
-        )
-        self._file_name = location
-        self._access_mode = access_mode
-
-    @property
-    def file_name(self) -> str:
-        """The path (or URL) of the store."""
-        return self._file_name
-
-    @property
-    def access_mode(self) -> str:
-        """``'r'``, ``'w'`` or ``'a'`` (``None`` given: ``'a'`` if the store existed,
-        else ``'w'``)."""
-        return self._access_mode
-
-    @property
-    def store(self) -> Store:
-        """The open store, for the dict-like face (``xstore.open``'s :class:`~xstore.Store`)."""
-        return self._store
-
-    @property
-    def closed(self) -> bool:
-        return self._store.closed
-
-    def sync(self) -> None:
-        """Write everything buffered and make it durable (``Store.flush``)."""
-        self._store.flush()
-
-    def close(self) -> None:
-        """Flush and close the store; closing twice is fine."""
-        self._store.close()
-
-    def __enter__(self) -> _IODriver:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __getattr__(self, attr: str) -> Any:
-        if attr.startswith("_"):
-            raise AttributeError(attr)
-        raise AttributeError(
-            f"{type(self).__name__} has no attribute {attr!r} (if you meant a node named "
-            f"'storage_driver', that name is reserved: use node['storage_driver'])"
-        )
-
-    def __repr__(self) -> str:
-        state = "closed" if self.closed else f"mode {self._access_mode!r}"
-        return f"<xstore.{type(self).__name__} {self._file_name!r} ({state})>"
-
-
-class NetCDFIODriver(_IODriver):
-    """A netCDF-4/HDF5 file for :class:`StorageInterface`.
-
-    ``access_mode``: ``'r'`` read-only, ``'w'`` create or truncate, ``'a'`` read and
-    write (created if missing), ``None``: ``'a'`` if the file exists, else ``'w'``.
-    Other keywords go to :func:`xstore.open` (``engine``, ``allow_pickle``,
-    ``buffer_records``, ``compression``, ...).
-    """
-
-    backend = "netcdf"
-
-
-class ZarrIODriver(_IODriver):
-    """A zarr store (directory, ``.zip`` or fsspec URL) for :class:`StorageInterface`;
-    see :class:`NetCDFIODriver` for the arguments."""
-
-    backend = "zarr"
-
-
 # -- what a path holds (the one place this face looks at the core's index) --------------------
 
 
@@ -229,39 +127,35 @@ class _Found:
     kind: str  # "missing", "directory", "series", "table" or "value"
     depth: int  # how many components of the path it describes (fewer: an ancestor)
     stored: Path  # stored path of that node (of the deepest existing group if missing)
-    tag: str | None = None  # the type tag of a group holding a value
+    tag: str | None = None  # the type tag of a group holding a value (None for variables)
 
 
 def _find(store: Store, parts: tuple[str, ...]) -> _Found:
-    core = store._live_core()
-    stored: Path = ()
-    for depth, part in enumerate(parts):
-        entry = core.index(stored).get(part)
-        if entry is None:
-            return _Found("missing", depth, stored)
-        stored = (*stored, entry.stored)
-        if entry.is_group and entry.tag is None:
-            continue
-        if entry.is_group:
-            kind = "table" if entry.tag == TABLE_TAG else "value"
-            return _Found(kind, depth + 1, stored, entry.tag)
-        kind = "series" if core.backend.info(stored).unlimited else "value"
-        return _Found(kind, depth + 1, stored)
-    return _Found("directory", len(parts), stored)
+    layout = store.session.layout
+    if not parts:
+        return _Found("directory", 0, ())
+    found = layout.resolve((), "/".join(parts))
+    if found.parent_tag == TABLE_TAG:  # the interface never looks inside a table
+        return _Found("table", found.depth, found.parent, TABLE_TAG)
+    if found.entry is None:
+        return _Found("missing", found.depth, found.parent)
+    kind = layout.kind(found.parent, found.entry)
+    if kind is Kind.GROUP:  # only the last component can end here
+        return _Found("directory", len(parts), found.node)
+    tag = found.entry.tag if found.entry.is_group else None
+    return _Found(_KINDS[kind], found.depth + 1, found.node, tag)
+
+
+_KINDS = {
+    Kind.SERIES: "series",
+    Kind.TABLE: "table",
+    Kind.VALUE: "value",
+    Kind.MAPPING: "value",
+}
 
 
 def _columns(store: Store, table: Path) -> list[str]:
-    return list(store._live_core().index(table))
-
-
-def _dims_above(store: Store, group: Path) -> set[str]:
-    """Dimension names (stored) of ``group`` and of every group above it."""
-    backend = store._live_core().backend
-    return {dim for depth in range(len(group) + 1) for dim in backend.dims(group[:depth])}
-
-
-def _create_table(group: Group, name: str) -> None:
-    group._core.write_node(group._stored, name, table_node())
+    return list(store.session.layout.index(table))
 
 
 # -- nodes --------------------------------------------------------------------------------------
@@ -312,7 +206,7 @@ class _Node:
         return _ApiStr(self._parts[-1] if self._parts else "", "name")
 
     @property
-    def storage_driver(self) -> _IODriver:
+    def storage_driver(self) -> IODriver:
         """The driver this interface writes through."""
         return self._interface._driver
 
@@ -435,7 +329,7 @@ class _Node:
                     "write a record of", found, f"its records are dicts, not {type(data).__name__}"
                 )
             values = self._record_values(data, _columns(self._store, found.stored))
-            self._store._series().set_records((), index, values)
+            self._store.session.series.set_records((), index, values)
         else:
             raise self._wrong_kind(
                 "write a record of", found, "at_index needs an appendable variable"
@@ -494,15 +388,15 @@ class _Node:
         if not columns:  # a new table: its columns share a new record dimension, named
             # unlike its keys and the dimensions above it (xarray aligns those)
             above = found.stored[:-1] if found.kind == "table" else found.stored
-            taken = set(record) | _dims_above(store, above)
+            taken = set(record) | store.session.layout.dims_above(above)
             dim = next(d for d in _dim_names() if d not in taken)
-        writer = store._series()
+        writer = store.session.series
         for key, value in values.items():  # all or nothing: check every value first
             writer.check_append((), key, value, dim)
         created = found.kind == "missing"
         if created:
             parent = store.create_group("/".join(self._parts[:-1])) if self._parts[1:] else store
-            _create_table(parent, self._parts[-1])
+            parent.session.layout.write_node(parent.stored_path, self._parts[-1], table_node())
         try:
             for key, value in values.items():
                 store.append(key, value, record_dim=dim)
@@ -586,7 +480,7 @@ def _check_metadata(name: Any, value: Any, where: str) -> None:
     if not isinstance(name, str):
         raise TypeError(f"metadata names must be str, not {name!r} ({where})")
     try:
-        encode_value(value, EncodeContext(f"{where} metadata {name!r}", pickle_ok=False))
+        encode_value(value, CODECS.encoder(f"{where} metadata {name!r}", pickle_ok=False))
     except TypeError as exc:
         raise TypeError(
             f"metadata {name!r} of {where} cannot be stored without pickle: {exc}"
@@ -601,8 +495,8 @@ class StorageInterface(_Node):
     store, ``sync``/``close`` (and ``with``) act on the driver.
     """
 
-    def __init__(self, storage_driver: _IODriver) -> None:
-        if not isinstance(storage_driver, _IODriver):
+    def __init__(self, storage_driver: IODriver) -> None:
+        if not isinstance(storage_driver, IODriver):
             raise TypeError(
                 "StorageInterface needs a NetCDFIODriver or ZarrIODriver, "
                 f"not {type(storage_driver).__name__}"
@@ -610,7 +504,7 @@ class StorageInterface(_Node):
         object.__setattr__(self, "_driver", storage_driver)
         super().__init__(self, None, ())
 
-    _driver: _IODriver
+    _driver: IODriver
 
     def __repr__(self) -> str:
         return f"<xstore.StorageInterface of {self._driver!r}>"

@@ -7,7 +7,7 @@ import os
 import numpy as np
 
 import xstore
-from xstore.inspect import describe
+from xstore.tools.tree import describe
 
 
 def run(path: str = "demo.nc", steps: int = 2000, particles: int = 100) -> None:
@@ -41,7 +41,7 @@ def run(path: str = "demo.nc", steps: int = 2000, particles: int = 100) -> None:
         store["final"] = {"positions": x, "velocities": v}
     print(f"ran {steps} steps of {particles} particles into {path}\n")
     with xstore.open(path, "r") as store:
-        for line in describe(store):
+        for line in describe(store.session):
             print(line)
     print("\nopen it with plain xarray (no xstore needed):")
     print(f'  import xarray as xr; tree = xr.open_datatree("{os.fspath(path)}")')

@@ -16,8 +16,18 @@ import h5py
 import numpy as np
 
 from xstore.backends.base import Index
+from xstore.model import STRING
 
-STRING = np.dtype(object)  # what the codecs pass for variable-length strings
+
+def _fits(attr: Any, value: Any) -> bool:
+    """True if ``value`` can be written into the existing HDF5 attribute unchanged."""
+    if isinstance(value, str):  # only a variable-length string takes any new text
+        info = h5py.check_string_dtype(attr.dtype)
+        return info is not None and info.length is None and attr.shape in ((), (1,))
+    new = np.asarray(value)
+    return new.dtype == attr.dtype and (
+        new.shape == attr.shape or (new.ndim == 0 and attr.shape == (1,))
+    )
 
 
 def _attr_value(value: Any) -> Any:
@@ -82,6 +92,10 @@ class _Engine:
     def first_dim_unlimited(self, group: Any, var: Any) -> bool:
         raise NotImplementedError
 
+    def chunks(self, var: Any) -> tuple[int, ...] | None:
+        """The chunk shape of a variable (None: contiguous)."""
+        raise NotImplementedError
+
     def read(self, var: Any, index: Index) -> Any:
         return var[index if index else ...]
 
@@ -134,6 +148,10 @@ class _NetCDF4(_Engine):
     def first_dim_unlimited(self, group: Any, var: Any) -> bool:
         dims = var.get_dims()
         return bool(dims) and dims[0].isunlimited()
+
+    def chunks(self, var: Any) -> tuple[int, ...] | None:
+        chunking = var.chunking()
+        return None if chunking == "contiguous" else tuple(chunking)
 
     def read(self, var: Any, index: Index) -> Any:
         shape = var.shape
@@ -205,7 +223,24 @@ class _H5NetCDF(_Engine):
         return list(obj.attrs)
 
     def set_attr(self, obj: Any, name: str, value: Any) -> None:
+        """Set an attribute keeping its position: h5py deletes and re-creates an
+        attribute it overwrites, which moves it last (netCDF-C keeps it in place)."""
+        h5attrs = obj.attrs._h5attrs  # h5py's attribute manager below h5netcdf's
+        if name not in h5attrs:
+            obj.attrs[name] = value
+            return
+        if _fits(h5attrs.get_id(name), value):
+            scalar = np.ndim(value) == 0 and not isinstance(value, str)
+            h5attrs.modify(name, np.atleast_1d(value) if scalar else value)
+            return
+        names = list(h5attrs)
+        later = [(n, h5attrs[n], h5attrs.get_id(n).dtype) for n in names[names.index(name) + 1 :]]
+        for other, _, _ in later:
+            del h5attrs[other]
+        del h5attrs[name]
         obj.attrs[name] = value
+        for other, data, dtype in later:
+            h5attrs.create(other, data, dtype=dtype)
 
     def del_attr(self, obj: Any, name: str) -> None:
         del obj.attrs[name]
@@ -217,6 +252,9 @@ class _H5NetCDF(_Engine):
         while var.dimensions[0] not in owner.dimensions:  # pragma: no cover - dims are local
             owner = owner.parent
         return bool(owner.dimensions[var.dimensions[0]].isunlimited())
+
+    def chunks(self, var: Any) -> tuple[int, ...] | None:
+        return None if var.chunks is None else tuple(var.chunks)
 
     def grow(self, group: Any, var: Any, size: int) -> None:
         dim = var.dimensions[0]

@@ -1,7 +1,7 @@
 """netCDF4/HDF5 files, written through netCDF4-python or h5netcdf.
 
 Both engines write the same netCDF-4 layout, so each reads and extends what the
-other wrote (see :mod:`xstore.backends.netcdf_engines`). New variables are defined at
+other wrote (see :mod:`xstore.backends.netcdf.engines`). New variables are defined at
 once but their data is written in one batch (at flush, close, before any read, or
 past :data:`PENDING_LIMIT` bytes): netCDF-C walks the whole file's metadata each
 time it leaves define mode, so writing each variable right after defining it makes a
@@ -33,9 +33,10 @@ import h5py
 import numpy as np
 
 from xstore.backends.base import Backend, Index, VarInfo
-from xstore.backends.hdf5_tools import COMMIT, delete_node, locked, truncate_uncommitted
-from xstore.backends.netcdf_engines import ENGINES, STRING
+from xstore.backends.netcdf.engines import ENGINES
+from xstore.backends.netcdf.hdf5 import COMMIT, delete_node, locked, truncate_uncommitted
 from xstore.errors import StoreError
+from xstore.model import STRING, string_array
 from xstore.names import Path
 
 STATIC = "_xs_static"  # 1 on a variable whose zero-length first axis is not a series
@@ -73,10 +74,6 @@ class NetCDFBackend(Backend):
         self._pending_bytes = 0
         self._grown: dict[Path, int] = {}  # variables grown since the last commit
         self._commits: dict[Path, dict[str, int]] = {}  # commit records, read once
-
-    @property
-    def engine(self) -> str:
-        return self._engine.name
 
     def _open(self, mode: str) -> Any:
         try:
@@ -161,7 +158,16 @@ class NetCDFBackend(Backend):
             self._engine.del_attr(obj, name)
 
     # -- variables -------------------------------------------------------------------
-    def create_variable(self, node, data, dims, attrs, *, unlimited=False, chunks=None):
+    def create_variable(
+        self,
+        node: Path,
+        data: np.ndarray,
+        dims: tuple[str, ...],
+        attrs: Mapping[str, Any],
+        *,
+        unlimited: bool = False,
+        chunks: tuple[int, ...] | None = None,
+    ) -> None:
         group = self._group(node[:-1])
         existing = self._engine.dimensions(group)
         for axis, (dim, size) in enumerate(zip(dims, data.shape, strict=True)):
@@ -228,6 +234,9 @@ class NetCDFBackend(Backend):
             shape = (committed, *shape[1:])
         return VarInfo(shape, dtype, dims, unlimited)
 
+    def chunks(self, node: Path) -> tuple[int, ...] | None:
+        return self._engine.chunks(self._var(node))
+
     def _commit_record(self, group: Path) -> dict[str, int]:
         record = self._commits.get(group)
         if record is None:
@@ -258,9 +267,7 @@ class NetCDFBackend(Backend):
         value = self._engine.read(var, index)
         if var.dtype is str or np.dtype(var.dtype).kind == "O":
             if isinstance(value, str):
-                out = np.empty((), dtype=object)
-                out[()] = value
-                return out
+                return string_array([value], ())
             return np.asarray(value, dtype=object)
         return np.asarray(value)
 

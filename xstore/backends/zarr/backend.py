@@ -1,0 +1,439 @@
+"""zarr format 3 stores: a directory, a ``.zip`` file or an fsspec URL.
+
+Layout (the same tree as the netCDF backend, so ``xr.open_datatree(engine="zarr")``
+shows what it shows for the netCDF file): groups are zarr groups, variables are zarr
+arrays whose ``dimension_names`` are the dimensions the core passes, attributes are
+the node's JSON attributes (:mod:`~.attrs`).  Everything goes through zarr's store
+classes (``LocalStore``, ``ZipStore``, ``FsspecStore``), never through the file
+system.  Growing arrays commit through consolidated metadata (:mod:`~.commit`);
+writable zips are staged in a directory (:mod:`~.staging`).
+
+Decisions worth knowing:
+
+* **Fill values.**  Without a ``_FillValue``, floats get NaN (as xarray does) and
+  other types zarr's default (0, ""); xarray does not mask with the zarr
+  ``fill_value`` of zarr v3 arrays, so no data (e.g. a 0) ever turns into NaN for a
+  plain reader.
+* **Names.**  A child called ``zarr.json`` would clash with its group's metadata
+  file; it is stored as ``_x_zarr.json`` (the escaped form of the same key).
+* **Growable arrays.**  Every zarr array can be resized; ``_xs_unlimited`` records
+  that the first axis of this one is meant to grow.
+* **Listings.**  xstore lists the real members, never the consolidated metadata
+  (which only helps plain readers).
+* **Atomic metadata.**  zarr's ``LocalStore`` already writes every key to a
+  temporary file in the same directory and renames it into place, so a ``zarr.json``
+  is never torn, even by ``SIGKILL``; no subclass is needed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+import zarr
+from zarr.abc.store import Store
+from zarr.codecs import BloscCodec, GzipCodec, ZstdCodec
+from zarr.core.sync import sync
+from zarr.storage import FsspecStore, LocalStore, StorePath
+
+from xstore.backends import files
+from xstore.backends.base import Backend, Index, VarInfo
+from xstore.backends.zarr import attrs as json_attrs
+from xstore.backends.zarr import commit, locations
+from xstore.backends.zarr.nodes import (
+    Node,
+    add_dims,
+    delete_node,
+    dim_names,
+    dtype_of,
+    grows,
+    metadata_doc,
+    open_node,
+    read_members,
+    with_shape,
+    xstore_name,
+    zarr_name,
+)
+from xstore.backends.zarr.staging import ZipStaging, open_zip_reader
+from xstore.errors import StoreError
+from xstore.model import STRING, string_array
+from xstore.names import Path
+
+
+def _compressors(name: str | None, level: int | None) -> Any:
+    if name is None:
+        return None
+    if name == "zstd":
+        return ZstdCodec(level=3 if level is None else level)
+    if name in ("gzip", "zlib"):
+        return GzipCodec(level=5 if level is None else level)
+    if name == "blosc":
+        return BloscCodec(cname="zstd", clevel=5 if level is None else level)
+    raise ValueError(f"zarr compression must be None, 'zstd', 'gzip' or 'blosc', not {name!r}")
+
+
+class ZarrBackend(Backend):
+    """A zarr format 3 store (directory, zip file or fsspec URL)."""
+
+    name = "zarr"
+
+    def __init__(
+        self,
+        location: str,
+        mode: str,
+        compression: str | None = None,
+        compression_level: int | None = None,
+    ) -> None:
+        if mode not in ("r", "r+", "w", "w-"):
+            raise ValueError(f"zarr backend mode must be 'r', 'r+', 'w' or 'w-', not {mode!r}")
+        self.location = os.fspath(location)
+        self.writable = mode != "r"
+        self._compressors = _compressors(compression, compression_level)
+        self._staging: ZipStaging | None = None  # where a writable zip is staged
+        self._nodes: dict[Path, Node] = {}
+        self._members: dict[Path, dict[str, Node]] = {}  # listings, kept current
+        self._dims: dict[Path, dict[str, tuple[int, bool]]] = {}  # name -> (size, grows)
+        self._uncommitted: dict[Path, Any] = {}  # grown arrays whose zarr.json lags behind
+        self._committed: dict[str, list[int]] = {}  # shapes in the last commit record
+        self._torn: list[str] = []  # arrays found behind the commit record (xstore check)
+        self._dirty = mode in ("w", "w-")  # changed since the last consolidation
+        self._touched = False  # consolidated metadata already removed since last flush
+        self._store: Store | None = self._open_store(mode)
+        try:
+            self._nodes[()] = self._open_root(mode)
+            if mode in ("r", "r+"):
+                self._committed = sync(commit.committed_shapes(self._zarr))
+            if mode == "r+" and self._committed:
+                sync(commit.repair_shapes(self._zarr, self._committed))
+        except BaseException:
+            self._discard()
+            raise
+
+    @property
+    def _zarr(self) -> Store:
+        if self._store is None:
+            raise ValueError(f"the zarr store {self.location} is closed")
+        return self._store
+
+    # -- opening ---------------------------------------------------------------------
+    def _open_store(self, mode: str) -> Store:
+        location = self.location
+        if files.is_url(location):
+            return FsspecStore.from_url(location, read_only=mode == "r")
+        path = files.local_path(location)
+        if mode == "w-" and locations.store_exists(location):
+            raise FileExistsError(f"{location} already exists (mode 'w-')")
+        if locations.is_zip(location):
+            if mode == "r":
+                return open_zip_reader(path)
+            self._staging = ZipStaging(path, extract=mode == "r+")
+            return self._staging.store
+        if (
+            mode == "w"
+            and os.path.isdir(path)
+            and os.listdir(path)
+            and not locations.is_zarr_directory(path)
+        ):
+            raise StoreError(f"refusing to overwrite {location}: it is not a zarr store")
+        if mode == "r+":
+            locations.remove_partials(path)
+        return LocalStore(path, read_only=mode == "r")
+
+    def _open_root(self, mode: str) -> zarr.Group:
+        try:
+            if mode in ("w", "w-"):
+                return zarr.create_group(self._zarr, zarr_format=3, overwrite=mode == "w")
+            access: Any = mode  # "r" or "r+"
+            return zarr.open_group(self._zarr, mode=access, zarr_format=3, use_consolidated=False)
+        except (FileExistsError, PermissionError):
+            raise
+        except zarr.errors.ContainsGroupError as exc:
+            raise FileExistsError(f"{self.location} already exists (mode {mode!r})") from exc
+        except Exception as exc:
+            raise StoreError(f"cannot open {self.location} as a zarr v3 group: {exc}") from exc
+
+    # -- lookups ---------------------------------------------------------------------
+    def _node(self, node: Path) -> Node:
+        obj = self._nodes.get(node)
+        if obj is None:
+            parent = self._group(node[:-1])
+            try:
+                obj = parent[zarr_name(node[-1])]
+            except KeyError:  # no such node: the caller's KeyError
+                raise
+            except Exception as exc:
+                raise self._corrupt(node, exc) from exc
+            self._nodes[node] = obj
+        return obj
+
+    def _group(self, group: Path) -> zarr.Group:
+        obj = self._node(group)
+        if not isinstance(obj, zarr.Group):
+            raise TypeError(f"{'/'.join(group)} in {self.location} is an array, not a group")
+        return obj
+
+    def _array(self, node: Path) -> zarr.Array:
+        obj = self._node(node)
+        if not isinstance(obj, zarr.Array):
+            raise TypeError(f"{'/'.join(node)} in {self.location} is a group, not an array")
+        return obj
+
+    def _corrupt(self, node: Path, exc: Exception) -> StoreError:
+        where = "/" + "/".join(node)
+        return StoreError(f"cannot read the zarr metadata of {where} in {self.location}: {exc}")
+
+    def _listing(self, group: Path) -> dict[str, Node]:
+        """The group's children, read from the store on first use, then kept current.
+
+        Only entries with a ``zarr.json`` count: a directory still being written (or
+        a temporary file) is not a node yet.
+        """
+        listing = self._members.get(group)
+        if listing is None:
+            prefix = self._group(group).store_path.path
+            listing = {}
+            for name, blob in sync(read_members(self._zarr, prefix)):
+                path = (*group, xstore_name(name))
+                if path in self._uncommitted:  # its zarr.json does not have the shape yet
+                    listing[path[-1]] = self._nodes[path]
+                    continue
+                key = f"{prefix}/{name}" if prefix else name
+                listing[path[-1]] = self._nodes[path] = self._open_member(path, key, blob)
+            self._members[group] = listing
+        return listing
+
+    def _open_member(self, path: Path, key: str, blob: bytes) -> Node:
+        """A child from its ``zarr.json``, with the commit record's shape where a flush
+        was cut short among its per-array writes."""
+        try:
+            doc = json.loads(blob)
+            committed = self._committed.get(key)
+            torn = committed is not None and committed[0] > doc.get("shape", [0])[0]
+            if committed is not None and torn:  # the commit record wins: its data is there
+                self._torn.append(f"/{key}: {doc['shape'][0]} records, committed {committed[0]}")
+                doc["shape"] = committed
+            obj = open_node(StorePath(self._zarr, key), doc)
+        except Exception as exc:
+            raise self._corrupt(path, exc) from exc
+        if torn and self.writable:
+            assert isinstance(obj, zarr.Array)
+            self._uncommitted[path] = obj._async_array
+            self._dirty = True
+        return obj
+
+    def _group_dims(self, group: Path) -> dict[str, tuple[int, bool]]:
+        dims = self._dims.get(group)
+        if dims is None:
+            dims = {}
+            for name, obj in self._listing(group).items():
+                if isinstance(obj, zarr.Array):
+                    add_dims(dims, dim_names(obj, (*group, name)), obj.shape, grows(obj))
+            self._dims[group] = dims
+        return dims
+
+    # -- change tracking -------------------------------------------------------------
+    def _touch(self) -> None:
+        """Call before every change: drop consolidated metadata once per flush cycle."""
+        if not self._touched:
+            if not self.writable:
+                raise PermissionError(f"{self.location} is open read-only (mode 'r')")
+            sync(commit.drop_consolidated(self._zarr))
+            self._touched = True
+        self._dirty = True
+
+    # -- structure -------------------------------------------------------------------
+    def children(self, group: Path) -> list[tuple[str, bool]]:
+        self._members.pop(group, None)  # always the real members, never a stale listing
+        return [(n, isinstance(o, zarr.Group)) for n, o in self._listing(group).items()]
+
+    def create_group(self, group: Path) -> None:
+        self._touch()
+        parent = self._group(group[:-1])
+        obj = parent.create_group(zarr_name(group[-1]))
+        self._added(group, obj)
+        self._members[group] = {}
+        self._dims[group] = {}
+
+    def _added(self, node: Path, obj: Node) -> None:
+        self._nodes[node] = obj
+        listing = self._members.get(node[:-1])
+        if listing is not None:
+            listing[node[-1]] = obj
+
+    def delete(self, node: Path) -> None:
+        self._touch()
+        key = self._node(node).store_path.path  # KeyError if it is not there
+        sync(delete_node(self._zarr, key))
+        for cache in (self._nodes, self._members, self._dims, self._uncommitted):
+            for path in [p for p in cache if p[: len(node)] == node]:
+                del cache[path]
+        self._members.get(node[:-1], {}).pop(node[-1], None)
+        self._dims.pop(node[:-1], None)
+
+    def dims(self, group: Path) -> dict[str, int]:
+        return {name: size for name, (size, _) in self._group_dims(group).items()}
+
+    # -- attributes ------------------------------------------------------------------
+    def attrs(self, node: Path) -> dict[str, Any]:
+        obj = self._node(node)
+        dtype = dtype_of(obj) if isinstance(obj, zarr.Array) else None
+        return json_attrs.decode(obj.metadata.attributes, dtype)
+
+    def set_attrs(self, node: Path, attrs: Mapping[str, Any]) -> None:
+        self._touch()
+        obj = self._node(node)
+        raw = dict(obj.metadata.attributes)
+        json_attrs.encode_into(raw, attrs, dtype_of(obj) if isinstance(obj, zarr.Array) else None)
+        obj.attrs.put(raw)
+
+    def delete_attrs(self, node: Path, names: Iterable[str]) -> None:
+        self._touch()
+        obj = self._node(node)
+        raw = dict(obj.metadata.attributes)
+        json_attrs.delete_from(raw, names, dtype_of(obj) if isinstance(obj, zarr.Array) else None)
+        obj.attrs.put(raw)
+
+    # -- variables -------------------------------------------------------------------
+    def create_variable(
+        self,
+        node: Path,
+        data: np.ndarray,
+        dims: tuple[str, ...],
+        attrs: Mapping[str, Any],
+        *,
+        unlimited: bool = False,
+        chunks: tuple[int, ...] | None = None,
+    ) -> None:
+        if len(dims) != data.ndim:
+            raise ValueError(f"{len(dims)} dimension names for a {data.ndim}-d array")
+        self._touch()
+        group = node[:-1]
+        existing = self._group_dims(group)
+        for axis, (dim, size) in enumerate(zip(dims, data.shape, strict=True)):
+            have = existing.get(dim)
+            flexible = (unlimited and axis == 0) or size == 0
+            if have is not None and not (have[1] or flexible or have[0] in (0, size)):
+                raise ValueError(f"dimension {dim!r} has size {have[0]}, not {size}")
+        dtype = STRING if data.dtype.kind in "OUT" else data.dtype
+        attrs = dict(attrs)
+        fill = attrs.pop(json_attrs.FILL, None)
+        raw: dict[str, Any] = {}
+        json_attrs.encode_into(raw, attrs, dtype)
+        if fill is not None:
+            fill = np.asarray(fill).astype(dtype)[()]
+            raw[json_attrs.fill_key(dtype)] = json_attrs.encode_fill(fill, dtype)
+        elif dtype.kind == "f":
+            fill = np.nan  # as xarray does; never used as a mask by zarr v3 readers
+        if unlimited:
+            raw[json_attrs.UNLIMITED] = 1
+        if chunks is None and data.ndim == 0:
+            chunks = ()
+        arr = self._group(group).create_array(
+            zarr_name(node[-1]),
+            shape=data.shape,
+            dtype=str if dtype == STRING else dtype,
+            chunks=chunks if chunks is not None else "auto",
+            fill_value=fill,
+            compressors=self._compressors,
+            dimension_names=list(dims),
+            attributes=raw,
+        )
+        if data.size:
+            arr[...] = data
+        self._added(node, arr)
+        add_dims(existing, tuple(dims), data.shape, unlimited)
+
+    def info(self, node: Path) -> VarInfo:
+        arr = self._array(node)
+        return VarInfo(tuple(arr.shape), dtype_of(arr), dim_names(arr, node), grows(arr))
+
+    def chunks(self, node: Path) -> tuple[int, ...]:
+        return tuple(self._array(node).chunks)
+
+    def read(self, node: Path, index: Index = ()) -> np.ndarray:
+        arr = self._array(node)
+        value = arr[index if index else ...]
+        if dtype_of(arr) == STRING:
+            if isinstance(value, str):
+                return string_array([value], ())
+            return np.asarray(value).astype(object)
+        return np.asarray(value)
+
+    def write(self, node: Path, data: np.ndarray, index: Index = ()) -> None:
+        self._touch()
+        self._array(node)[index if index else ...] = data
+
+    def write_records(self, node: Path, start: int, block: np.ndarray) -> None:
+        self._touch()
+        arr = self._array(node)
+        end = start + len(block)
+        if end > arr.shape[0]:
+            # the data goes first, through a handle with the larger shape; the shape
+            # reaches zarr.json at the next flush, together with every other series
+            handle = with_shape(arr, (end, *arr.shape[1:]))
+            self._uncommitted[node] = handle
+            arr = zarr.Array(handle)
+            self._added(node, arr)
+            dims = self._dims.get(node[:-1])
+            if dims is not None:
+                add_dims(dims, dim_names(arr, node), arr.shape, grows(arr))
+        arr[start:end] = block
+
+    # -- lifetime --------------------------------------------------------------------
+    def flush(self) -> None:
+        """Commit: the consolidated metadata (one atomic write) first, then the shapes."""
+        if not self.writable or self._store is None:
+            return
+        if self._dirty or self._uncommitted:
+            sync(commit.commit(self._store, self._consolidated()))
+            handles, self._uncommitted = list(self._uncommitted.values()), {}
+            if handles:
+                sync(commit.save_shapes(handles))
+            if self._staging is not None:
+                self._staging.write_zip()
+        self._dirty = False
+        self._touched = False
+
+    def _consolidated(self) -> dict[str, Any]:
+        """The root ``zarr.json`` with the metadata of every node, as held in memory."""
+        entries: dict[str, Any] = {}
+
+        def walk(group: Path, prefix: str) -> None:
+            for name, obj in self._listing(group).items():
+                key = f"{prefix}/{zarr_name(name)}" if prefix else zarr_name(name)
+                doc = metadata_doc(self._nodes.get((*group, name), obj))
+                if isinstance(obj, zarr.Group):
+                    entries[key] = commit.empty_consolidated(doc)
+                    walk((*group, name), key)
+                else:
+                    entries[key] = doc
+
+        walk((), "")
+        self._committed = commit.growable_shapes(entries)
+        return commit.with_consolidated(metadata_doc(self._nodes[()]), entries)
+
+    def problems(self) -> list[str]:
+        return [f"torn commit (repaired when opened for writing): {t}" for t in self._torn]
+
+    def close(self) -> None:
+        if self._store is None:
+            return
+        try:
+            self.flush()
+        finally:
+            self._discard()
+
+    def _discard(self) -> None:
+        store, self._store = self._store, None
+        if store is not None:
+            store.close()
+        if self._staging is not None:
+            self._staging.discard()
+            self._staging = None
+        self._nodes.clear()
+        self._members.clear()
+        self._dims.clear()
+        self._uncommitted.clear()

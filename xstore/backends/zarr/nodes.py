@@ -1,0 +1,106 @@
+"""Groups and arrays in a zarr store: reading their metadata, naming, deleting."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import zarr
+from zarr.abc.store import Store
+from zarr.core.buffer import Buffer, default_buffer_prototype
+from zarr.storage import StorePath
+
+from xstore.backends.zarr.attrs import UNLIMITED
+from xstore.model import STRING
+from xstore.names import ESCAPE_PREFIX, Path, dimension_name
+
+Node = zarr.Group | zarr.Array
+ZARR_JSON_ESCAPED = ESCAPE_PREFIX + "zarr.json"
+
+
+def zarr_name(name: str) -> str:
+    """The node name in the store: a child called ``zarr.json`` would clash with the
+    group's own metadata file, so it is stored under its escaped form (which
+    :func:`xstore.names.decode_name` also turns back into ``zarr.json``)."""
+    return ZARR_JSON_ESCAPED if name == "zarr.json" else name
+
+
+def xstore_name(name: str) -> str:
+    """Inverse of :func:`zarr_name`."""
+    return "zarr.json" if name == ZARR_JSON_ESCAPED else name
+
+
+async def read_members(store: Store, prefix: str) -> list[tuple[str, bytes]]:
+    """``(name, zarr.json bytes)`` of every child of the group at ``prefix``."""
+    prototype = default_buffer_prototype()
+    names = [name async for name in store.list_dir(prefix)]
+
+    async def metadata(name: str) -> Buffer | None:
+        return await store.get(f"{prefix}/{name}/zarr.json".lstrip("/"), prototype=prototype)
+
+    blobs = await asyncio.gather(*(metadata(name) for name in names))
+    return [(n, b.to_bytes()) for n, b in zip(names, blobs, strict=True) if b is not None]
+
+
+def open_node(path: StorePath, doc: dict[str, Any]) -> Node:
+    """A group or array handle from its parsed ``zarr.json``."""
+    if doc.get("zarr_format") != 3:
+        raise ValueError(f"not zarr format 3 metadata (zarr_format={doc.get('zarr_format')!r})")
+    kind = doc.get("node_type")
+    if kind == "group":
+        return zarr.Group(zarr.AsyncGroup.from_dict(path, doc))
+    if kind == "array":
+        metadata: Any = doc  # validated by AsyncArray
+        return zarr.Array(zarr.AsyncArray(metadata=metadata, store_path=path))
+    raise ValueError(f"unknown node_type {kind!r}")
+
+
+async def delete_node(store: Store, path: str) -> None:
+    """Remove a node: its ``zarr.json`` first, so no half-deleted node stays visible."""
+    await store.delete(f"{path}/zarr.json")
+    await store.delete_dir(path)
+
+
+def dtype_of(arr: zarr.Array) -> np.dtype:
+    """The array's dtype as the core sees it (object for any kind of string)."""
+    dtype = np.dtype(arr.dtype)
+    return STRING if dtype.kind in "OUT" else dtype
+
+
+def grows(arr: zarr.Array) -> bool:
+    return bool(arr.metadata.attributes.get(UNLIMITED, 0))
+
+
+def dim_names(arr: zarr.Array, node: Path) -> tuple[str, ...]:
+    """The array's dimension names; arrays written without them get generated ones."""
+    names = getattr(arr.metadata, "dimension_names", None) or (None,) * arr.ndim
+    return tuple(
+        dimension_name(len(node) - 1, node[-1], axis) if name is None else name
+        for axis, name in enumerate(names)
+    )
+
+
+def add_dims(
+    dims: dict[str, tuple[int, bool]], names: Iterable[str], shape: Iterable[int], growing: bool
+) -> None:
+    """Record the dimensions of an array in a group's ``{name: (size, grows)}``."""
+    for axis, (name, size) in enumerate(zip(names, shape, strict=True)):
+        have_size, have_grows = dims.get(name, (0, False))
+        dims[name] = (max(have_size, size), have_grows or (growing and axis == 0))
+
+
+def with_shape(arr: zarr.Array, shape: tuple[int, ...]) -> Any:
+    """An ``AsyncArray`` on ``arr``'s data with another shape (nothing is written)."""
+    metadata = arr.metadata.update_shape(shape)
+    return zarr.AsyncArray(metadata=metadata, store_path=arr.store_path)
+
+
+def metadata_doc(obj: Node) -> dict[str, Any]:
+    """A node's ``zarr.json`` as a dict (zarr's own JSON spelling of fill values etc.)."""
+    blob = obj.metadata.to_buffer_dict(default_buffer_prototype())["zarr.json"].to_bytes()
+    doc: dict[str, Any] = json.loads(blob)
+    doc.pop("consolidated_metadata", None)
+    return doc

@@ -1,0 +1,71 @@
+"""The registry xstore uses, built explicitly, and ``register_codec``.
+
+Every codec and JSON extension xstore knows is listed here, in the order that
+decides which one stores a value (see :mod:`xstore.codecs.registry`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import xarray as xr
+
+from xstore.codecs import builtin, objects, records, xarray_
+from xstore.codecs.classes import class_spec
+from xstore.codecs.context import Decoder, Encoder
+from xstore.codecs.registry import Registry
+
+REGISTRY = Registry(
+    exact={
+        type(None): builtin.NONE,
+        bool: builtin.SCALAR,
+        int: builtin.SCALAR,
+        float: builtin.SCALAR,
+        complex: builtin.SCALAR,
+        str: builtin.SCALAR,
+        bytes: builtin.BYTES,
+        dict: builtin.DICT,
+        list: builtin.LIST,
+        tuple: builtin.TUPLE,
+        set: builtin.SET,
+        frozenset: builtin.FROZENSET,
+        np.ndarray: builtin.NDARRAY,
+        xr.Dataset: xarray_.DATASET_CODEC,
+        xr.DataArray: xarray_.DATAARRAY_CODEC,
+        xr.DataTree: xarray_.DATATREE_CODEC,
+    },
+    fallbacks=[
+        (lambda v: isinstance(v, np.generic), builtin.NPSCALAR),
+        (lambda v: objects.storable_spec(v) is not None, objects.STORABLE_CODEC),
+        (
+            lambda v: dataclasses.is_dataclass(v) and not isinstance(v, type),
+            objects.DATACLASS_CODEC,
+        ),
+        (objects.uses_getstate, objects.GETSTATE_CODEC),
+    ],
+    pickle=objects.PICKLE_CODEC,
+    decode_only=[builtin.STR_BYTES, records.RECORDS],
+    json_extensions=[objects.STORABLE_JSON, objects.DATACLASS_JSON, *xarray_.JSON_EXTENSIONS],
+)
+
+
+def register_codec(cls: type, encode: Encoder, decode: Decoder) -> None:
+    """Teach every face to store instances of ``cls`` (and its subclasses).
+
+    ``encode(obj) -> (array_like, attrs: dict)`` and ``decode(array, attrs) -> obj``.
+    The array is stored as a variable with the attributes; an appended series of
+    such objects stores the attributes once and reads back as one decoded object
+    over the stacked array.  Registering a class again replaces its codec.
+    """
+    if not isinstance(cls, type):
+        raise TypeError(f"register_codec needs a class, not {cls!r}")
+    if not callable(encode) or not callable(decode):
+        raise TypeError("register_codec needs callable encode and decode functions")
+    spec = class_spec(cls) or f"{cls.__module__}:{cls.__qualname__}"
+    REGISTRY.register_user(cls, spec, encode, decode)
+
+
+def unregister_codec(cls: type) -> None:
+    """Forget the codec registered for ``cls`` (mainly for tests)."""
+    REGISTRY.unregister_user(cls)

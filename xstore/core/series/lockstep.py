@@ -1,0 +1,102 @@
+"""Lockstep sets: series of one group that share a record dimension.
+
+A block write only ever writes records that every member has (complete frames), so
+on disk the members always have equal lengths -- plain netCDF readers would
+otherwise pad the shorter ones with fill values.  This module keeps the sets and
+checks where a new shared record dimension may go (no name with two sizes on a
+root-to-leaf path of the tree, which xarray refuses).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from xstore.core.layout import Core, Entry
+from xstore.core.series.buffer import Series
+from xstore.names import Path
+
+Adopt = Callable[[Path, str, Entry], Series]
+
+
+class LockstepSets:
+    """Series by (group, stored record dimension)."""
+
+    def __init__(self) -> None:
+        self._sets: dict[tuple[Path, str], list[Series]] = {}
+
+    def __iter__(self) -> Iterator[list[Series]]:
+        return iter(list(self._sets.values()))
+
+    def get(self, group: Path, dim: str) -> list[Series] | None:
+        return self._sets.get((group, dim))
+
+    def add(self, series: Series) -> None:
+        members = self._sets.setdefault((series.group, series.dim), [])
+        if series not in members:
+            members.append(series)
+
+    def remove(self, series: Series) -> None:
+        key = (series.group, series.dim)
+        self._sets[key].remove(series)
+        if not self._sets[key]:
+            del self._sets[key]
+
+
+def adopt_members(
+    core: Core, group: Path, dim: str, known: Callable[[Path], bool], adopt: Adopt
+) -> None:
+    """Adopt every series of ``group`` along the stored dimension ``dim`` not yet known."""
+    for name, entry in core.index(group).items():
+        node = (*group, entry.stored)
+        if entry.is_group or known(node):
+            continue
+        info = core.info(node)
+        if info.unlimited and info.dims and info.dims[0] == dim:
+            adopt(group, name, entry)
+
+
+def check_new_member(
+    core: Core,
+    sets: LockstepSets,
+    parent: Path,
+    stored_dim: str,
+    record_dim: str,
+    key: str,
+    known: Callable[[Path], bool],
+    adopt: Adopt,
+) -> None:
+    """Raise ``ValueError`` unless a new series ``key`` in ``parent`` may use the
+    record dimension ``record_dim``: a set that has records on disk takes no new
+    member, and no other group on the path may use the name."""
+    members = sets.get(parent, stored_dim)
+    if members is None and stored_dim in core.dims(parent):
+        adopt_members(core, parent, stored_dim, known, adopt)
+        members = sets.get(parent, stored_dim)
+        if members is None:
+            raise ValueError(
+                f"record_dim {record_dim!r} is already a dimension of this group ({key!r})"
+            )
+    if members:
+        committed = min(s.written for s in members)
+        if committed > 0:
+            raise ValueError(
+                f"record_dim {record_dim!r} already holds {committed} records on disk; "
+                f"a variable sharing it must be appended from the first record ({key!r})"
+            )
+        return
+    for depth in range(len(parent)):
+        if stored_dim in core.dims(parent[:depth]):
+            raise ValueError(
+                f"record_dim {record_dim!r} is already used by an ancestor group of {key!r}"
+            )
+    if _used_below(core, parent, stored_dim):
+        raise ValueError(f"record_dim {record_dim!r} is already used by a group below {key!r}")
+
+
+def _used_below(core: Core, group: Path, stored_dim: str) -> bool:
+    for entry in core.index(group).values():
+        if entry.is_group:
+            child = (*group, entry.stored)
+            if stored_dim in core.dims(child) or _used_below(core, child, stored_dim):
+                return True
+    return False

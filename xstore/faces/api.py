@@ -1,0 +1,212 @@
+"""The one-shot face: ``save``/``load``, and ``open`` for the dict-like store."""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from xstore.backends import files, registry
+from xstore.backends.base import BackendSpec
+from xstore.codecs.builtin import decode_mapping
+from xstore.core.series.writer import SeriesOptions
+from xstore.core.session import Session
+from xstore.errors import StoreError
+from xstore.faces import documents
+from xstore.faces.store import CODECS, Store
+from xstore.model import FORMAT_VERSION
+
+OPEN_MODES = ("r", "r+", "a", "w", "w-")
+SERIES_OPTIONS = ("buffer_bytes", "buffer_records", "flush_interval", "chunk_bytes")
+
+PathLike = str | os.PathLike[str]
+
+
+def _location(path: PathLike) -> str:
+    if isinstance(path, str | os.PathLike):
+        return os.fspath(path)
+    raise TypeError(f"path must be a str or os.PathLike, not {type(path).__name__}")
+
+
+def save_modes() -> tuple[str, ...]:
+    """Every ``save`` mode: the backends' own, then the whole-document ones."""
+    return (*registry.save_modes(), *documents.MODES)
+
+
+def open_session(
+    location: str,
+    mode: str = "a",
+    *,
+    backend: str | None = None,
+    engine: str | None = None,
+    allow_pickle: bool = False,
+    **options: Any,
+) -> Session:
+    """The :class:`~xstore.core.session.Session` that :func:`open` wraps (for faces
+    and tools that work below ``Store``)."""
+    if mode not in OPEN_MODES:
+        raise ValueError(f"mode must be one of {OPEN_MODES}, not {mode!r}")
+    spec = registry.get(backend) if backend is not None else registry.infer(location)
+    if engine is not None:
+        if engine not in spec.engines:
+            raise ValueError(
+                f"engine={engine!r} does not apply to the {spec.name} backend"
+                + (f" (engines: {', '.join(spec.engines)})" if spec.engines else "")
+            )
+        options["engine"] = engine
+    series = SeriesOptions(**{k: options.pop(k) for k in SERIES_OPTIONS if k in options})
+    present = spec.exists(location)
+    if mode in ("r", "r+") and not present:
+        raise FileNotFoundError(errno.ENOENT, "no such store", location)
+    if mode == "w-" and present:
+        raise FileExistsError(errno.EEXIST, "store exists (mode 'w-')", location)
+    backend_mode = "w" if mode == "a" and not present else ("r+" if mode == "a" else mode)
+    opened = spec.open(location, backend_mode, **options)
+    try:
+        session = Session(
+            opened,
+            CODECS,
+            mode=mode,
+            new=backend_mode in ("w", "w-"),
+            allow_pickle=allow_pickle,
+            series=series,
+        )
+        _check_format(session.layout.format_version(), location)
+    except BaseException:
+        opened.close()
+        raise
+    return session
+
+
+def open(
+    path: PathLike,
+    mode: str = "a",
+    *,
+    backend: str | None = None,
+    engine: str | None = None,
+    allow_pickle: bool = False,
+    **options: Any,
+) -> Store:
+    """Open a store as a dict-like :class:`~xstore.Store`.
+
+    ``mode``: ``"r"`` read-only, ``"r+"`` read/write (must exist), ``"a"`` read/write,
+    create if missing, ``"w"`` create or truncate, ``"w-"`` create, fail if it exists.
+    ``backend`` (``"netcdf"`` or ``"zarr"``) is inferred from the path if not given;
+    ``engine`` picks the netCDF library (``"netcdf4"``, the default, or ``"h5netcdf"``).
+
+    Options for appended series: ``buffer_bytes`` (records buffered per store, default
+    16 MiB), ``buffer_records`` (per series, default 4096), ``flush_interval`` (seconds
+    after which an append flushes, default 10; None: never), ``chunk_bytes`` (target
+    chunk size along the record axis, default 1 MiB).  Backend options:
+    ``compression`` (netCDF: ``"zlib"``; zarr: ``"zstd"``, ``"gzip"``, ``"blosc"``)
+    and ``compression_level``.
+    """
+    location = _location(path)
+    return Store(
+        open_session(
+            location, mode, backend=backend, engine=engine, allow_pickle=allow_pickle, **options
+        )
+    )
+
+
+def _check_format(written: str | None, location: str) -> None:
+    if written is not None and written > FORMAT_VERSION:
+        raise StoreError(f"{location} was written by a newer xstore (format {written})")
+
+
+# -- save ------------------------------------------------------------------------------------
+
+
+def save(data: Mapping[str, Any], path: PathLike, mode: str = "hdf5", **options: Any) -> None:
+    """Write ``data`` (a str-keyed mapping) to ``path`` in one go.
+
+    ``mode``: ``"hdf5"``/``"netcdf"`` (a netCDF-4 file), ``"zarr"``, ``"json"`` or
+    ``"cloudpickle"``.  Atomic: on any error the target is left exactly as it was.
+    Options: ``engine`` and ``compression`` for netCDF, ``compression`` for zarr.
+    """
+    location = _location(path)
+    modes = save_modes()
+    if mode not in modes:
+        raise ValueError(f"mode must be one of {modes}, not {mode!r}")
+    if not isinstance(data, Mapping):
+        raise TypeError(f"save() needs a mapping of str keys, not {type(data).__name__}")
+    bad = [k for k in data if not isinstance(k, str)]
+    if bad:
+        raise TypeError(f"save() needs str keys; got {bad[0]!r}")
+    spec = registry.for_save_mode(mode)
+    if spec is None:
+        if options:
+            raise TypeError(f"mode {mode!r} takes no options, got {sorted(options)}")
+        with files.beside(location) as temp:
+            documents.dump(data, temp, mode, CODECS)
+        return
+    if files.is_url(location):
+        write_tree(data, location, spec, options)
+        return
+    with files.beside(location) as temp:
+        write_tree(data, temp, spec, options)
+
+
+def write_tree(
+    data: Mapping[str, Any], location: str, spec: BackendSpec, options: dict[str, Any]
+) -> None:
+    """Write ``data`` as a new store at ``location`` (no atomic replacement here)."""
+    session = open_session(location, "w", backend=spec.name, **options)
+    try:
+        layout = session.layout
+        for key, value in data.items():
+            layout.write_node((), key, session.encode(value, f"data[{key!r}]"))
+    finally:
+        session.close()
+
+
+# -- load ------------------------------------------------------------------------------------
+
+
+def detect(location: str) -> str:
+    """The save mode of an existing file or store, judged from its contents."""
+    if files.is_url(location):
+        spec = registry.infer(location)
+        return spec.save_modes[0]
+    if not os.path.exists(location):
+        raise FileNotFoundError(errno.ENOENT, "no such file or store", location)
+    found = registry.sniff(location)
+    if found is not None and found.save_modes:
+        return found.save_modes[0]
+    document = documents.sniff(location)
+    if document is None:
+        raise StoreError(
+            f"cannot tell the format of {location}: not netCDF/HDF5, zarr, JSON or a pickle"
+        )
+    return document
+
+
+def load(path: PathLike, mode: str | None = None, *, allow_pickle: bool = False) -> dict[str, Any]:
+    """Read a whole file written by :func:`save` (or any store) back as a dict.
+
+    ``mode=None`` detects the format.  Pickled values are refused with
+    :class:`~xstore.PickleNotAllowedError` unless ``allow_pickle=True``; passing
+    ``mode="cloudpickle"`` explicitly counts as consent.
+    """
+    location = _location(path)
+    modes = save_modes()
+    if mode is not None and mode not in modes:
+        raise ValueError(f"mode must be one of {modes} or None, not {mode!r}")
+    chosen = mode or detect(location)
+    spec = registry.for_save_mode(chosen)
+    if spec is None:
+        value = documents.load(
+            location, chosen, CODECS, allow_pickle=allow_pickle, consent=mode is not None
+        )
+        if not isinstance(value, dict):
+            raise StoreError(f"{location} does not hold a dict but a {type(value).__name__}")
+        return value
+    session = open_session(location, "r", backend=spec.name, allow_pickle=allow_pickle)
+    try:
+        ctx = session.decoder("data")
+        value = decode_mapping(session.layout.read_node((), True), ctx)
+        ctx.raise_if_refused()
+        return value
+    finally:
+        session.close()

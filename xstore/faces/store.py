@@ -1,0 +1,318 @@
+"""The dict-like face: :class:`Group` (a ``MutableMapping``) and :class:`Store`.
+
+A group's keys are names or ``/``-separated relative paths.  Reading a plain group
+gives a :class:`Group`; reading a stored value (dict, list, array, object) gives the
+decoded value, a snapshot.  A stored dict can be changed entry by entry by path,
+``store["params/T"] = 310.0``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, MutableMapping
+from typing import TYPE_CHECKING, Any
+
+from xstore.backends.memory import MemoryBackend
+from xstore.codecs.context import Codecs, DecodeContext
+from xstore.codecs.defaults import REGISTRY
+from xstore.core.layout import TABLE_TAG, Entry, Resolved
+from xstore.core.series.buffer import Series
+from xstore.core.session import Session
+from xstore.faces import views
+from xstore.faces.attributes import Attributes, ValueAttributes
+from xstore.model import Tree
+from xstore.names import Path, encode_name, split_key
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+
+class Group(MutableMapping[str, Any]):
+    """One group of a store; the root group is the :class:`Store` itself."""
+
+    def __init__(self, store: Store, stored: Path, names: tuple[str, ...]) -> None:
+        self._store = store
+        self._stored = stored
+        self._names = names
+        self._fast: dict[str, Series] = {}  # series appended through this object
+
+    # -- identity ------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        """The last component of :attr:`path` (``""`` for the root)."""
+        return self._names[-1] if self._names else ""
+
+    @property
+    def path(self) -> str:
+        """The absolute path of this group in its store, e.g. ``"/traj"``."""
+        return "/" + "/".join(self._names)
+
+    @property
+    def store(self) -> Store:
+        return self._store
+
+    @property
+    def session(self) -> Session:
+        """The open store below this face (``ValueError`` once it is closed)."""
+        return self._store.session
+
+    @property
+    def stored_path(self) -> Path:
+        """This group's path of stored (escaped) names."""
+        return self._stored
+
+    @property
+    def attrs(self) -> Attributes:
+        """The group's metadata (attributes), a mutable mapping."""
+        return Attributes(self)
+
+    def __repr__(self) -> str:
+        return f"<xstore.Group {self.path!r} ({len(self)} keys) in {self._store.location}>"
+
+    # -- key resolution ------------------------------------------------------------------
+    def _label(self, key: str) -> str:
+        full = "/".join((*self._names, key))
+        return f"store[{full!r}]"
+
+    def _lookup(self, key: str) -> Resolved:
+        """Where ``key`` is stored (``KeyError`` if nothing is)."""
+        found = self.session.layout.resolve(self._stored, key)
+        if not found.found:
+            if found.blocked:
+                part = found.parts[found.depth]
+                raise KeyError(f"{key!r}: {part!r} holds a stored value, not a group")
+            raise KeyError(key)
+        return found
+
+    def _child(self, found: Resolved) -> Group:
+        names = (*self._names, *found.parts)
+        return Group(self._store, found.node, names)
+
+    def _writable_parent(self, found: Resolved, key: str, action: str) -> None:
+        """``TypeError`` unless ``key``'s parent can hold a value written there."""
+        if found.blocked or found.parent_tag == TABLE_TAG:
+            where = found.parts[found.depth] if found.blocked else found.parts[found.depth - 1]
+            raise TypeError(f"cannot {action} {key!r}: {where!r} holds a stored value, not a group")
+
+    # -- mapping -------------------------------------------------------------------------
+    def __getitem__(self, key: str) -> Any:
+        found = self._lookup(key)
+        assert found.entry is not None
+        if found.entry.plain_group:
+            return self._child(found)
+        return self.session.read_value(found.parent, found.entry, self._label(key))
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        session = self.session
+        layout = session.layout
+        parts = split_key(key)
+        layout.require_writable(f"write {key!r}")
+        for part in parts:
+            encode_name(part)  # a name that cannot be stored fails before anything is written
+        node = (
+            layout.read_node(value._stored, True)
+            if isinstance(value, Group)
+            else session.encode(value, self._label(key))
+        )
+        found = layout.resolve(self._stored, key)
+        self._writable_parent(found, key, "write")
+        missing = parts[found.depth : -1]
+        parent = layout.create_groups(found.parent, missing)
+        try:
+            layout.write_node(parent, parts[-1], node)
+        except BaseException:
+            if missing:
+                layout.delete(found.parent, missing[0])
+            raise
+
+    def __delitem__(self, key: str) -> None:
+        found = self._lookup(key)
+        self.session.layout.delete(found.parent, found.name)
+
+    def __contains__(self, key: object) -> bool:
+        if not isinstance(key, str):
+            return False
+        try:
+            self._lookup(key)
+        except (KeyError, ValueError):
+            return False
+        return True
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self.session.layout.index(self._stored)))
+
+    def __len__(self) -> int:
+        return len(self.session.layout.index(self._stored))
+
+    def create_group(self, name: str) -> Group:
+        """The group ``name`` (a name or relative path), created if missing.
+
+        Raises ``TypeError`` if ``name`` holds a value.
+        """
+        layout = self.session.layout
+        parts = split_key(name)
+        layout.require_writable(f"create group {name!r}")
+        found = layout.resolve(self._stored, name)
+        self._writable_parent(found, name, "create group")
+        parent = layout.create_groups(found.parent, parts[found.depth : -1])
+        entry: Entry | None = found.entry if found.complete else None
+        if entry is None:
+            entry = layout.create_group(parent, parts[-1])
+        elif not entry.plain_group:
+            kind = entry.tag or "array"
+            raise TypeError(f"cannot create group {name!r}: it holds a stored {kind}")
+        return Group(self._store, (*parent, entry.stored), (*self._names, *parts))
+
+    # -- xarray views ----------------------------------------------------------------------
+    def to_dataset(self) -> xr.Dataset:
+        """This group's variables as an ``xarray.Dataset`` (lazily read, records still
+        buffered in this process included).  Child groups are left out."""
+        return self._view(views.group_dataset)
+
+    def to_datatree(self) -> xr.DataTree:
+        """This group and everything below it as an ``xarray.DataTree``."""
+        return self._view(views.group_datatree)
+
+    def _view(self, make: Callable[[Session, Path, DecodeContext], Any]) -> Any:
+        """``make(session, group, ctx)``, refusing pickled attributes as reads do."""
+        session = self.session
+        ctx = session.decoder(f"{self.path}.attrs")
+        view = make(session, self._stored, ctx)
+        ctx.raise_if_refused()
+        return view
+
+    def flush(self) -> None:
+        """Write everything buffered and make it durable (see :meth:`Store.flush`)."""
+        self._store.flush()
+
+    # -- time series -----------------------------------------------------------------------
+    def append(self, key: str, value: Any, record_dim: str | None = None) -> None:
+        """Append one record to the series ``key`` (created by the first record).
+
+        The first record fixes the record shape and dtype; later records of another
+        shape raise ``ValueError``, ones that do not cast safely (numpy ``same_kind``)
+        ``TypeError``, and nothing is written then.  ``record_dim`` names a record
+        dimension shared with other series appended in lockstep.  Records are
+        buffered; reading the series here includes them; :meth:`flush` writes them.
+        """
+        series = self._fast.get(key)
+        if (
+            series is not None
+            and series.alive
+            and (record_dim is None or record_dim == series.user_dim)
+            and series.push(value)
+        ):
+            return
+        self._fast[key] = self.session.series.append(self._stored, key, value, record_dim)
+
+    def extend(self, key: str, values: Any, record_dim: str | None = None) -> None:
+        """Append many records at once (the leading axis of ``values``)."""
+        self.session.series.extend(self._stored, key, values, record_dim)
+
+    def set_record(self, key: str, index: int, value: Any) -> None:
+        """Overwrite record ``index`` of the series ``key`` (negative counts from the end).
+
+        ``value`` must fit the series as an appended record would (same shape, a
+        dtype that casts safely, the same codec attributes).  Works whether the
+        record is still buffered or already written.  A missing key raises
+        ``KeyError``, a key that is not a series ``TypeError``, an index out of range
+        ``IndexError``; nothing is written then.
+        """
+        self.session.series.set_records(self._stored, index, {key: value})
+
+    def attrs_of(self, key: str) -> Attributes:
+        """The metadata (attributes) of the child ``key``: a group, a variable or a
+        stored value.  Attributes that encode a value (CF ``units``/``calendar``/
+        ``dtype`` of an encoded dtype, the attributes of a registered codec) are not
+        metadata: they are hidden here and setting them raises ``ValueError``."""
+        found = self._lookup(key)
+        assert found.entry is not None
+        child = self._child(found)
+        if found.entry.plain_group:
+            return child.attrs
+        return ValueAttributes(child)
+
+
+class Store(Group):
+    """An open store: the root :class:`Group` plus flush/close and ``with`` support."""
+
+    def __init__(self, session: Session) -> None:
+        self._session: Session = session
+        super().__init__(self, (), ())
+
+    @property
+    def session(self) -> Session:
+        """The open store below this face (``ValueError`` once it is closed)."""
+        self._session.require_open()
+        return self._session
+
+    @property
+    def mode(self) -> str:
+        """The mode the store was opened with (``r``, ``r+``, ``a``, ``w``, ``w-``)."""
+        return self._session.mode
+
+    @property
+    def allow_pickle(self) -> bool:
+        return self._session.allow_pickle
+
+    @property
+    def location(self) -> str:
+        return self._session.location
+
+    @property
+    def backend(self) -> str:
+        """The name of the backend (``"netcdf"``, ``"zarr"`` or ``"memory"``)."""
+        return self.session.backend_name
+
+    @property
+    def closed(self) -> bool:
+        return self._session.closed
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else f"mode {self.mode!r}"
+        return f"<xstore.Store {self.location} ({state})>"
+
+    # -- lifetime --------------------------------------------------------------------------
+    def flush(self) -> None:
+        """Write buffered records and make everything durable: after this returns, a
+        crash of this process (even SIGKILL) loses nothing written so far."""
+        self.session.flush()
+
+    def close(self) -> None:
+        """Flush and close; further use raises ``ValueError``.  Closing twice is fine."""
+        self._session.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# -- the codec contexts of every face, with in-memory groups for the Storable protocol --------
+
+
+def _scratch_group() -> tuple[Group, Callable[[], Tree]]:
+    """A writable in-memory group, and a function giving its contents as a Tree."""
+    session = Session(MemoryBackend(), CODECS, mode="w")
+
+    def contents() -> Tree:
+        tree = session.layout.read_node((), True)
+        assert isinstance(tree, Tree)
+        return tree
+
+    return Store(session), contents
+
+
+def _group_over(tree: Tree, ctx: DecodeContext) -> Group:
+    """A read-only in-memory group holding ``tree`` (what ``_restore`` receives)."""
+    session = Session(MemoryBackend(), CODECS, mode="r", allow_pickle=ctx.allow_pickle)
+    layout = session.layout
+    layout.set_attrs((), dict(tree.attrs))
+    for name, child in tree.children.items():
+        layout.write_node((), name, child)
+    layout.make_read_only()
+    return Store(session)
+
+
+#: the one factory of codec contexts every face uses
+CODECS = Codecs(REGISTRY, _scratch_group, _group_over)
