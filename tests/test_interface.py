@@ -21,7 +21,7 @@ from helpers import assert_identical
 import xstore
 from xstore import NetCDFIODriver, StorageInterface
 from xstore.codecs.defaults import REGISTRY, unregister_codec
-from xstore.faces.interface.nodes import RESERVED
+from xstore.faces.interface.api_names import RESERVED
 
 
 def snapshot(store: xstore.Group) -> dict[str, Any]:

@@ -15,16 +15,16 @@ of records (:data:`TRAVERSABLE`).  What a child is (:class:`Kind`) is decided he
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 
 from xstore.backends.base import Backend, Index, VarInfo
 from xstore.core.chunks import record_chunks, static_chunks
+from xstore.core.plan import Plan, check_dims, has_user_dims, plan_node, same_attr
 from xstore.model import FORMAT, FORMAT_VERSION, SEQ, Node, Tree, Var, tag_of
-from xstore.names import Path, decode_name, dimension_name, encode_name, is_internal, split_key
+from xstore.names import Path, decode_name, encode_name, is_internal, split_key
 
 #: group tags a key path can lead through (None: a plain group)
 TRAVERSABLE = frozenset({None, "dict", "records"})
@@ -105,16 +105,6 @@ class PendingRecords(Protocol):
     def flush(self) -> None: ...
 
     def stop(self) -> None: ...
-
-
-@dataclass(slots=True)
-class _Plan:
-    """A node with its stored name and resolved dimensions, checked before any I/O."""
-
-    stored: str
-    node: Node
-    dims: tuple[str, ...] = ()
-    children: list[tuple[str, _Plan]] = field(default_factory=list)
 
 
 class Core:
@@ -339,8 +329,8 @@ class Core:
         """
         self.require_writable(f"write {name!r}")
         idx = self.index(group)
-        plan = self._plan(group, encode_name(name), node)
-        if isinstance(node, Tree) and _has_user_dims(node):
+        plan = plan_node(len(group), encode_name(name), node)
+        if isinstance(node, Tree) and has_user_dims(node):
             self._check_user_dims(group, plan)
         old = idx.get(name)
         if old is not None:
@@ -383,18 +373,7 @@ class Core:
             exc.add_note(f"xstore could not remove the half-written {stored!r}: {cleanup}")
         self._forget((*group, stored))
 
-    def _plan(self, group: Path, stored: str, node: Node) -> _Plan:
-        depth = len(group)
-        if isinstance(node, Var):
-            return _Plan(stored, node, _var_dims(depth, stored, node))
-        plan = _Plan(stored, node)
-        plan.children = [
-            (name, self._plan((*group, stored), encode_name(name), child))
-            for name, child in node.children.items()
-        ]
-        return plan
-
-    def _check_user_dims(self, group: Path, plan: _Plan) -> None:
+    def _check_user_dims(self, group: Path, plan: Plan) -> None:
         """No dimension name may have two sizes on a root-to-leaf path (xarray checks)."""
         inherited: dict[str, tuple[int, str]] = {}
         for depth in range(len(group) + 1):
@@ -402,11 +381,9 @@ class Core:
             where = "/" + "/".join(decode_name(n) for n in ancestor)
             for dim, size in self.dims(ancestor).items():
                 inherited[dim] = (size, where)
-        _check_plan_dims(
-            plan, inherited, "/" + "/".join(decode_name(n) for n in (*group, plan.stored))
-        )
+        check_dims(plan, inherited, "/" + "/".join(decode_name(n) for n in (*group, plan.stored)))
 
-    def _overwrite_in_place(self, group: Path, old: Entry, plan: _Plan) -> bool:
+    def _overwrite_in_place(self, group: Path, old: Entry, plan: Plan) -> bool:
         node = plan.node
         if old.is_group or not isinstance(node, Var):
             return False
@@ -425,7 +402,7 @@ class Core:
         self._backend.write(path, data)
         attrs = self.attrs(path)
         stale = [k for k in attrs if k not in node.attrs and k != SEQ]
-        changed = {k: v for k, v in node.attrs.items() if not _same_attr(attrs.get(k), v)}
+        changed = {k: v for k, v in node.attrs.items() if not same_attr(attrs.get(k), v)}
         if stale:
             self.delete_attrs(path, stale)
         if changed:
@@ -434,7 +411,7 @@ class Core:
         return True
 
     def _write(
-        self, group: Path, plan: _Plan, seq: int, chunks: tuple[int, ...] | None = None
+        self, group: Path, plan: Plan, seq: int, chunks: tuple[int, ...] | None = None
     ) -> None:
         path = (*group, plan.stored)
         attrs = {**plan.node.attrs, SEQ: np.int64(seq)}
@@ -502,53 +479,3 @@ class Core:
             if self._records is not None:
                 self._records.stop()
             self._backend.close()
-
-
-def _var_dims(depth: int, stored: str, var: Var) -> tuple[str, ...]:
-    dims = var.dims or (None,) * var.data.ndim
-    if len(dims) != var.data.ndim:
-        raise ValueError(f"{len(dims)} dimension names for a {var.data.ndim}-d array {stored!r}")
-    return tuple(
-        dimension_name(depth, stored, axis) if dim is None else encode_name(dim)
-        for axis, dim in enumerate(dims)
-    )
-
-
-def _same_attr(old: Any, new: Any) -> bool:
-    if old is None or type(old) is not type(new):
-        return False
-    return bool(np.array_equal(old, new)) if isinstance(new, np.ndarray) else bool(old == new)
-
-
-def _has_user_dims(node: Node) -> bool:
-    if isinstance(node, Var):
-        return node.dims is not None and any(d is not None for d in node.dims)
-    return any(_has_user_dims(child) for child in node.children.values())
-
-
-def _walk_vars(plan: _Plan) -> Iterator[_Plan]:
-    for _, child in plan.children:
-        if isinstance(child.node, Var):
-            yield child
-
-
-def _check_plan_dims(plan: _Plan, inherited: dict[str, tuple[int, str]], where: str) -> None:
-    local: dict[str, tuple[int, str]] = {}
-    for child in _walk_vars(plan):
-        assert isinstance(child.node, Var)
-        for dim, size in zip(child.dims, np.shape(child.node.data), strict=True):
-            if is_internal(dim):
-                continue
-            for seen in (inherited, local):
-                if dim in seen and seen[dim][0] != size:
-                    var = f"{where}/{decode_name(child.stored)}"
-                    raise ValueError(
-                        f"dimension {decode_name(dim)!r} of {var} has "
-                        f"size {size}, but {seen[dim][1]} uses it with size {seen[dim][0]}; "
-                        "xarray cannot open a tree where one dimension has two sizes"
-                    )
-            local[dim] = (size, where)
-    below = {**inherited, **local}
-    for name, child in plan.children:
-        if isinstance(child.node, Tree):
-            _check_plan_dims(child, below, f"{where}/{name}")

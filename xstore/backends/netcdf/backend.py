@@ -280,7 +280,8 @@ class NetCDFBackend(Backend):
         var = self._var(node)
         self._engine.grow(self._group(node[:-1]), var, start + len(block))
         self._engine.write(var, block, start)
-        self._grown[node] = start + len(block)
+        committed = self._commit_record(node[:-1]).get(node[-1], 0)
+        self._grown[node] = max(start + len(block), self._grown.get(node, 0), committed)
 
     # -- lifetime --------------------------------------------------------------------
     def flush(self) -> None:

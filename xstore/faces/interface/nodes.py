@@ -28,98 +28,19 @@ node of any name.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any
 
 from xstore.codecs.attrs import encode_value
 from xstore.codecs.records import table_node
 from xstore.core.layout import TABLE_TAG, Kind
+from xstore.faces.interface.api_names import RESERVED, ApiStr, api, clash
 from xstore.faces.interface.drivers import IODriver
 from xstore.faces.store import CODECS, Store
 from xstore.names import Path, split_key
 
 __all__ = ["RESERVED", "StorageInterface"]
-
-#: Names of the API: never the names of directories or variables reached by attribute.
-RESERVED = frozenset(
-    {
-        "add_metadata",
-        "append",
-        "close",
-        "file_name",
-        "metadata",
-        "name",
-        "path",
-        "read",
-        "storage_driver",
-        "sync",
-        "write",
-    }
-)
-
-
-def _clash(name: str, what: str) -> AttributeError:
-    return AttributeError(
-        f"{name!r} is {what} of the StorageInterface API, so it cannot be the name of a "
-        f"directory or variable reached by attribute access; use node[{name!r}] instead"
-    )
-
-
-class _ApiStr(str):
-    """A ``path``/``name``/``file_name`` value: a str that explains a name clash."""
-
-    _api_name: str
-
-    def __new__(cls, value: str, api_name: str) -> _ApiStr:
-        self = super().__new__(cls, value)
-        self._api_name = api_name
-        return self
-
-    def __getattr__(self, attr: str) -> Any:
-        if attr.startswith("_"):
-            raise AttributeError(attr)
-        raise _clash(self._api_name, "a property")
-
-
-class _BoundApi(functools.partial):
-    """An API method bound to its node, whose missing attributes explain a name clash
-    (``si.read.append(x)`` says that ``read`` is a method, not a variable)."""
-
-    __slots__ = ()
-
-    def __getattr__(self, attr: str) -> Any:
-        if attr.startswith("_"):
-            raise AttributeError(attr)
-        raise _clash(self.func.__name__, "a method")
-
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-if TYPE_CHECKING:
-
-    def _api(func: F) -> F:
-        return func
-
-else:
-
-    class _api:
-        """Marks an API method (see :class:`_BoundApi`)."""
-
-        def __init__(self, func: Callable[..., Any]) -> None:
-            self.func = func
-            functools.update_wrapper(self, func)
-
-        def __get__(self, node: Any, owner: type | None = None) -> Any:
-            if node is None:
-                return self.func
-            bound = _BoundApi(self.func, node)
-            node.__dict__[self.func.__name__] = bound  # bound once per node (hot paths)
-            return bound
-
-
-# -- what a path holds (the one place this face looks at the core's index) --------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,12 +119,12 @@ class _Node:
     @property
     def path(self) -> str:
         """The absolute path in the store, e.g. ``"/my_dir/my_var"``."""
-        return _ApiStr("/" + self._key, "path")
+        return ApiStr("/" + self._key, "path")
 
     @property
     def name(self) -> str:
         """The last component of :attr:`path` (``""`` for the interface itself)."""
-        return _ApiStr(self._parts[-1] if self._parts else "", "name")
+        return ApiStr(self._parts[-1] if self._parts else "", "name")
 
     @property
     def storage_driver(self) -> IODriver:
@@ -213,7 +134,7 @@ class _Node:
     @property
     def file_name(self) -> str:
         """The path of the store (the driver's ``file_name``)."""
-        return _ApiStr(self._interface._driver.file_name, "file_name")
+        return ApiStr(self._interface._driver.file_name, "file_name")
 
     def __repr__(self) -> str:
         return f"<xstore.StorageInterface node {self.path!r} in {self.file_name!r}>"
@@ -223,7 +144,7 @@ class _Node:
         if name.startswith("_"):
             raise AttributeError(name)
         if name in RESERVED:
-            raise _clash(name, "a method")  # sync/close: methods of the interface only
+            raise clash(name, "a method")  # sync/close: methods of the interface only
         child = self._child(name)
         object.__setattr__(self, name, child)  # later lookups find it directly
         return child
@@ -279,7 +200,7 @@ class _Node:
         return TypeError(f"cannot {action} {self.path}: it is {_KIND_WORDS[found.kind]}{more}")
 
     # -- operations -----------------------------------------------------------------------
-    @_api
+    @api
     def write(self, data: Any, at_index: int | None = None) -> None:
         """Store ``data`` as a static variable, replacing what it held (any new size,
         type or content; its metadata are kept).  With ``at_index``, overwrite record
@@ -335,7 +256,7 @@ class _Node:
                 "write a record of", found, "at_index needs an appendable variable"
             )
 
-    @_api
+    @api
     def append(self, data: Any) -> None:
         """Append one record, creating an appendable variable on first use.
 
@@ -405,7 +326,7 @@ class _Node:
                 del store[self._key]
             raise
 
-    @_api
+    @api
     def read(self) -> Any:
         """The stored value: a static variable as written, an appendable one as one
         array over its records (a list of dicts for records that are dicts).
@@ -419,7 +340,7 @@ class _Node:
             raise self._wrong_kind("read", found, "read the variables in it")
         return self._store[self._key]
 
-    @_api
+    @api
     def add_metadata(self, name: str, value: Any) -> None:
         """Attach metadata (an attribute) to this directory or variable.
 
@@ -509,12 +430,12 @@ class StorageInterface(_Node):
     def __repr__(self) -> str:
         return f"<xstore.StorageInterface of {self._driver!r}>"
 
-    @_api
+    @api
     def sync(self) -> None:
         """Write everything buffered and make it durable (the driver's ``sync``)."""
         self._driver.sync()
 
-    @_api
+    @api
     def close(self) -> None:
         """Close the driver (flushing first)."""
         self._driver.close()
