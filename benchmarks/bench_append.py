@@ -9,7 +9,8 @@ openmmtools runs in its own environment (it pins old packages): point
 
 Targets (issue 4), as ratios from the same run: small records >= 0.5x raw buffered h5py
 and >= 20x openmmtools; large records >= 0.8x raw buffered h5py; whole-series read
-<= 1.5x raw h5py's time.  Run: ``python benchmarks/bench_append.py``.
+<= 1.5x raw h5py's time.  Every rate is the best of ``--repeat`` rounds (default 3), each
+round running every configuration once.  Run: ``python benchmarks/bench_append.py``.
 """
 
 from __future__ import annotations
@@ -202,6 +203,7 @@ def main() -> None:
     parser.add_argument("--slow", type=int, default=2000, help="records for one-per-call peers")
     default_omm = os.environ.get("XSTORE_OPENMMTOOLS_PYTHON", "/opt/omm-env/bin/python")
     parser.add_argument("--openmmtools-python", default=default_omm)
+    parser.add_argument("--repeat", type=int, default=3, help="rounds; the best counts")
     args = parser.parse_args()
     omm = args.openmmtools_python if shutil.which(args.openmmtools_python) else None
     if omm is None:
@@ -212,24 +214,34 @@ def main() -> None:
     rows: dict[str, dict[str, float | None]] = {}
     for kind, record, n in (("small", SMALL, args.small), ("large", LARGE, args.large)):
         slow_n = min(args.slow, n)
-        results = {
-            "raw h5py (buffered)": run_raw(RawH5py, path(f"h5-{kind}.h5"), record, n),
-            "raw netCDF4 (1 record/call)": run_raw(
-                RawNetCDF4, path(f"nc-{kind}.nc"), record, slow_n
+        runs: dict[str, Callable[[str], float | None]] = {
+            "raw h5py (buffered)": lambda p, r=record, n=n: run_raw(RawH5py, p + ".h5", r, n),
+            "raw netCDF4 (1 record/call)": lambda p, r=record, n=slow_n: run_raw(
+                RawNetCDF4, p + ".nc", r, n
             ),
-            "raw zarr (buffered)": run_raw(RawZarr, path(f"z-{kind}.zarr"), record, n),
-            "xstore netcdf (netcdf4)": run_xstore(path(f"x4-{kind}.nc"), record, n),
-            "xstore netcdf (h5netcdf)": run_xstore(
-                path(f"xh-{kind}.nc"), record, n, engine="h5netcdf"
+            "raw zarr (buffered)": lambda p, r=record, n=n: run_raw(RawZarr, p + ".zarr", r, n),
+            "xstore netcdf (netcdf4)": lambda p, r=record, n=n: run_xstore(p + ".nc", r, n),
+            "xstore netcdf (h5netcdf)": lambda p, r=record, n=n: run_xstore(
+                p + ".nc", r, n, engine="h5netcdf"
             ),
-            "xstore zarr": run_xstore(path(f"xz-{kind}.zarr"), record, n),
-            "xstore StorageInterface": run_interface(path(f"si-{kind}.nc"), record, n),
-            "openmmtools.storage": run_openmmtools(
-                omm, path(f"omm-{kind}.nc"), kind, slow_n if kind == "small" else min(slow_n, 200)
+            "xstore zarr": lambda p, r=record, n=n: run_xstore(p + ".zarr", r, n),
+            "xstore StorageInterface": lambda p, r=record, n=n: run_interface(p + ".nc", r, n),
+            "openmmtools.storage": lambda p, k=kind, n=slow_n: run_openmmtools(
+                omm, p + ".nc", k, n if k == "small" else min(n, 200)
             ),
         }
-        for name, value in results.items():
-            rows.setdefault(name, {})[kind] = value
+        # rounds visit every configuration in turn, so a slow spell of the machine
+        # (disk write-back, another process) hits all of them; the best round counts
+        for round_ in range(args.repeat):
+            for position, (name, run) in enumerate(runs.items()):
+                value = run(path(f"{kind}-{round_}-{position}"))
+                best = rows.setdefault(name, {}).get(kind)
+                if value is not None and (best is None or value > best):
+                    rows[name][kind] = value
+                else:
+                    rows[name].setdefault(kind, None)
+            shutil.rmtree(folder, ignore_errors=True)
+            os.makedirs(folder, exist_ok=True)
 
     # whole-series read: 10^5 small records
     n_read = 100_000

@@ -17,6 +17,7 @@ from conftest import Case, backend_of
 from helpers import assert_identical
 
 import xstore
+from xstore.core.series.buffer import RecordBuffer
 
 HERE = Path(__file__).resolve().parent
 
@@ -281,6 +282,30 @@ def test_peak_memory_of_a_long_append_is_bounded(case: Case) -> None:
     finally:
         tracemalloc.stop()
     assert peak < 48 * 2**20, f"peak {peak / 2**20:.1f} MiB for 160 MB appended"
+
+
+def test_whole_chunks_of_a_lone_series_skip_the_buffer(
+    case: Case, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A block of whole chunks goes to the backend at once, never copied into the buffer;
+    series sharing their frames still wait for complete frames."""
+    copied: list[int] = []
+    original = RecordBuffer.add
+    monkeypatch.setattr(
+        RecordBuffer, "add", lambda self, r: copied.append(len(r)) or original(self, r)
+    )
+    block = np.random.default_rng(0).random((20_000, 100))  # 16 MB, many chunks
+    with case.open(case.path(), "w", flush_interval=None) as store:
+        store.extend("big", block)
+        assert on_disk(store, "big") == 20_000 and copied == []
+        store.extend("a", block[:2000], record_dim="frame")
+        assert on_disk(store, "a") == 0 and copied == [2000]  # a partner may still join
+        store.extend("b", np.arange(2000.0), record_dim="frame")
+        store.flush()
+        assert on_disk(store, "a") == on_disk(store, "b") == 2000
+    with case.open(store.location, "r") as store:
+        assert_identical(block, store["big"])
+        assert_identical(block[:2000], store["a"])
 
 
 # -- crash safety: SIGKILL a writer at random moments ---------------------------------------------

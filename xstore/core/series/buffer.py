@@ -93,6 +93,7 @@ class Series:
     written: int  # records on disk
     buffer: RecordBuffer = field(init=False)
     record_bytes: int = 0
+    chunk_rows: int = 1  # records per chunk along the record axis
     codec: UserCodec | None = None
     codec_attrs: dict[str, Any] | None = None
     user_dim: str | None = None  # the record_dim name users pass (None: the series' own)

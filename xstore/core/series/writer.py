@@ -5,11 +5,13 @@ on-disk path, record shape and dtype, how many records are on disk and the recor
 still buffered.  Series that share a record dimension in one group form a lockstep
 set (:mod:`~xstore.core.series.lockstep`) and are written in complete frames.
 
-Buffers are bounded by records (per series) and by bytes (per store) and can be
-flushed on a time interval; reaching a bound writes every complete frame and makes
-it durable (``Core.flush``).  The backend only grows a variable and writes a block;
-it never decides when.  The core sees the writer through its
-:class:`~xstore.core.layout.PendingRecords` protocol.
+Buffers are bounded by records (per series) and by bytes (per store); reaching a
+bound writes every complete frame to the backend, and records become durable at the
+next flush (``Store.flush``, ``close``, or the first append after ``flush_interval``
+seconds, which flushes the store).  Whole chunks of a series that shares its frames
+with no other series go to the backend directly, without a copy into the buffer.
+The backend only grows a variable and writes a block; it never decides when.  The
+core sees the writer through its :class:`~xstore.core.layout.PendingRecords` protocol.
 """
 
 from __future__ import annotations
@@ -105,6 +107,8 @@ class SeriesWriter:
         writer, ndarray = self, np.ndarray
         if buffer.block is None or series.codec is not None:  # strings, codec records
             return lambda value: False
+        if series.chunk_rows == 1 and _alone(series):  # every record is written directly
+            return lambda value: False
 
         def push(value: Any) -> bool:
             kind = type(value)
@@ -170,6 +174,12 @@ class SeriesWriter:
         else:
             _check_dim(series, record_dim, key)
         self._by_key[(group, key)] = series
+        if len(block) >= series.chunk_rows and not len(series.buffer) and _alone(series):
+            # whole chunks of a series no other one waits for: straight to the backend,
+            # from the caller's array (the backend copies it now), never into the buffer
+            self._core.write_records(series.node, series.written, block)
+            series.written += len(block)
+            return series
         series.buffer.add(block)
         self._budget -= series.record_bytes * len(block)
         self._bound_reached(series, len(block))
@@ -221,6 +231,7 @@ class SeriesWriter:
         series.record_bytes = (
             max(1, block[:1].nbytes) if len(block) else max(1, storage.dtype.itemsize)
         )
+        series.chunk_rows = chunks[0]
         self._register(series)
         return series
 
@@ -260,6 +271,7 @@ class SeriesWriter:
         series.record_bytes = max(
             1, int(np.prod(sample.shape[1:], dtype=np.int64)) * max(1, dtype.itemsize)
         )
+        series.chunk_rows = (core.chunks(node) or (1,))[0]
         self._register(series)
         return series
 
@@ -283,7 +295,10 @@ class SeriesWriter:
     def _bound_reached(self, series: Series, added: int) -> None:
         """Write blocks if a bound is reached (records, bytes or time) by ``added`` records."""
         if len(series.buffer) >= self.buffer_records or self._budget <= 0 or self._due:
-            self._core.flush()
+            if self._due:
+                self._core.flush()  # the interval is up: make everything durable
+            else:
+                self.write_frames()  # a full buffer: write it (durable at the next flush)
             if len(series.buffer) > self.buffer_records:  # ahead of a lagging lockstep partner
                 series.buffer.drop_last(added)
                 self._budget += series.record_bytes * added
@@ -294,14 +309,19 @@ class SeriesWriter:
                 )
 
     def flush(self) -> None:
-        """Write every complete frame of every series (the core then flushes the backend)."""
+        """Write every complete frame (the core then makes it durable) and restart the
+        flush-interval clock."""
+        self.write_frames()
+        self._restart_clock()
+
+    def write_frames(self) -> None:
+        """Write every complete frame of every series to the backend."""
         for members in self._lockstep:
             frames = min(s.count for s in members)
             for series in members:
                 self._write(series, frames)
         buffered = sum(s.record_bytes * len(s.buffer) for s in self._series.values())
         self._budget = self.buffer_bytes - buffered
-        self._restart_clock()
 
     def _write(self, series: Series, frames: int) -> None:
         todo = frames - series.written
@@ -392,6 +412,11 @@ class SeriesWriter:
             self._lockstep.remove(series)
         for key in [k for k, s in self._by_key.items() if s.node[: len(prefix)] == prefix]:
             del self._by_key[key]
+
+
+def _alone(series: Series) -> bool:
+    """A series along its own record dimension: no other series shares its frames."""
+    return is_internal(series.dim)
 
 
 def _check_dim(series: Series, record_dim: str | None, key: str) -> None:
