@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -28,3 +29,19 @@ def test_docs_build_without_warnings(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "types.html").exists()
+
+
+def _python_blocks(page: Path) -> list[str]:
+    """The code of every ```python block of a Markdown page."""
+    return re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), re.S)
+
+
+def test_writing_a_backend_example_runs(tmp_path: Path) -> None:
+    blocks = _python_blocks(DOCS / "writing-a-backend.md")
+    assert blocks
+    script = tmp_path / "example.py"
+    script.write_text("\n".join(blocks))
+    result = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr

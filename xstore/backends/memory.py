@@ -13,7 +13,9 @@ from xstore.names import Path
 
 
 @dataclass
-class _Var:
+class MemoryVar:
+    """One variable of an in-memory store."""
+
     data: np.ndarray
     dims: tuple[str, ...]
     attrs: dict[str, Any]
@@ -21,9 +23,11 @@ class _Var:
 
 
 @dataclass
-class _Group:
+class MemoryGroup:
+    """One group of an in-memory store (the root group holds the whole store)."""
+
     attrs: dict[str, Any] = field(default_factory=dict)
-    children: dict[str, _Group | _Var] = field(default_factory=dict)
+    children: dict[str, MemoryGroup | MemoryVar] = field(default_factory=dict)
     dims: dict[str, int] = field(default_factory=dict)
 
 
@@ -33,39 +37,41 @@ class MemoryBackend(Backend):
     name = "memory"
     in_memory = True
 
-    def __init__(self, writable: bool = True, location: str = "<memory>") -> None:
+    def __init__(
+        self, writable: bool = True, location: str = "<memory>", root: MemoryGroup | None = None
+    ) -> None:
         self.location = location
         self.writable = writable
-        self._root = _Group()
+        self.root = MemoryGroup() if root is None else root
 
-    def _node(self, node: Path) -> _Group | _Var:
-        obj: _Group | _Var = self._root
+    def _node(self, node: Path) -> MemoryGroup | MemoryVar:
+        obj: MemoryGroup | MemoryVar = self.root
         for name in node:
-            assert isinstance(obj, _Group)
+            assert isinstance(obj, MemoryGroup)
             obj = obj.children[name]
         return obj
 
-    def _group(self, group: Path) -> _Group:
+    def _group(self, group: Path) -> MemoryGroup:
         obj = self._node(group)
-        assert isinstance(obj, _Group)
+        assert isinstance(obj, MemoryGroup)
         return obj
 
-    def _var(self, node: Path) -> _Var:
+    def _var(self, node: Path) -> MemoryVar:
         obj = self._node(node)
-        assert isinstance(obj, _Var)
+        assert isinstance(obj, MemoryVar)
         return obj
 
     def children(self, group: Path) -> list[tuple[str, bool]]:
-        return [(n, isinstance(c, _Group)) for n, c in self._group(group).children.items()]
+        return [(n, isinstance(c, MemoryGroup)) for n, c in self._group(group).children.items()]
 
     def create_group(self, group: Path) -> None:
-        self._group(group[:-1]).children[group[-1]] = _Group()
+        self._group(group[:-1]).children[group[-1]] = MemoryGroup()
 
     def delete(self, node: Path) -> None:
         parent = self._group(node[:-1])
         gone = parent.children.pop(node[-1])
-        if isinstance(gone, _Var):
-            used = {d for c in parent.children.values() if isinstance(c, _Var) for d in c.dims}
+        if isinstance(gone, MemoryVar):
+            used = {d for c in parent.children.values() if isinstance(c, MemoryVar) for d in c.dims}
             for dim in set(gone.dims) - used:
                 parent.dims.pop(dim, None)
 
@@ -99,7 +105,7 @@ class MemoryBackend(Backend):
             if have is not None and have != size and not (unlimited and axis == 0):
                 raise ValueError(f"dimension {dim!r} has size {have}, not {size}")
             group.dims[dim] = max(size, have or 0)
-        group.children[node[-1]] = _Var(
+        group.children[node[-1]] = MemoryVar(
             np.array(data, copy=True), tuple(dims), dict(attrs), unlimited
         )
 
