@@ -161,7 +161,8 @@ def test_lockstep_writes_only_complete_frames(case: Case) -> None:
 
 def test_record_dim_rules(case: Case) -> None:
     path = case.path()
-    with case.open(path, "w") as store:
+    lagging = pytest.warns(xstore.IncompleteFrameWarning, match="/s/lead dropped 2 of 3")
+    with lagging, case.open(path, "w") as store:
         store.append("outer/a", 1.0, record_dim="time")
         with pytest.raises(ValueError, match="ancestor"):
             store.append("outer/inner/b", 1.0, record_dim="time")
@@ -181,13 +182,36 @@ def test_record_dim_rules(case: Case) -> None:
 
 
 def test_lockstep_lag_is_bounded(case: Case) -> None:
-    with case.open(case.path(), "w", buffer_records=8) as store:
+    lagging = pytest.warns(xstore.IncompleteFrameWarning, match="/a dropped 8 of 9")
+    with lagging, case.open(case.path(), "w", buffer_records=8) as store:
         store.append("a", 0.0, record_dim="frame")
         store.append("b", 0.0, record_dim="frame")
         store.extend("a", np.zeros(8), record_dim="frame")
         with pytest.raises(ValueError, match="lockstep"):
             store.append("a", 1.0, record_dim="frame")
         assert len(store["a"]) == 9
+
+
+def test_incomplete_frames_are_dropped_with_a_warning(case: Case) -> None:
+    """a appended 10 times and b 7 times on one record_dim: closing says what it drops."""
+    path = case.path()
+    store = case.open(path, "w")
+    for i in range(10):
+        store.append("traj/a", float(i), record_dim="frame")
+        store.append("traj/c", i, record_dim="frame")
+    for i in range(7):
+        store.append("traj/b", float(i), record_dim="frame")
+    store.append("solo", 1.0)  # its own record dimension: never incomplete
+    with pytest.warns(xstore.IncompleteFrameWarning) as caught:
+        store.close()
+    assert len(caught) == 1
+    message = str(caught[0].message)
+    assert path in message and "/traj/a dropped 3 of 10" in message
+    assert "/traj/c dropped 3 of 10" in message and "/traj/b" not in message
+    assert caught[0].filename == __file__  # attributed to the caller, not to xstore
+    with case.open(path, "r") as store:
+        assert len(store["traj/a"]) == len(store["traj/b"]) == len(store["traj/c"]) == 7
+        assert len(store["solo"]) == 1
 
 
 def test_buffer_bounds_and_interval(case: Case) -> None:

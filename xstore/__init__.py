@@ -2,7 +2,16 @@
 that plain xarray opens."""
 
 from xstore.codecs.defaults import register_codec
-from xstore.errors import PickleNotAllowedError, StoreError
+from xstore.errors import (
+    IncompleteFrameWarning,
+    PickleFallbackWarning,
+    PickleNotAllowedError,
+    StoreError,
+    StoreLockedError,
+    VersionMismatchError,
+    VersionWarning,
+    XstoreWarning,
+)
 from xstore.faces.api import load, open, save
 from xstore.faces.attributes import Attributes
 from xstore.faces.interface.drivers import NetCDFIODriver, ZarrIODriver
@@ -14,11 +23,17 @@ __version__ = "0.1.0"
 __all__ = [
     "Attributes",
     "Group",
+    "IncompleteFrameWarning",
     "NetCDFIODriver",
+    "PickleFallbackWarning",
     "PickleNotAllowedError",
     "StorageInterface",
     "Store",
     "StoreError",
+    "StoreLockedError",
+    "VersionMismatchError",
+    "VersionWarning",
+    "XstoreWarning",
     "ZarrIODriver",
     "__version__",
     "load",

@@ -1,12 +1,19 @@
-"""The exception classes users catch (SPEC §7)."""
+"""The exception and warning classes users catch."""
 
 from __future__ import annotations
 
+import sys
+import warnings
 from collections.abc import Iterable
 
 
 class StoreError(OSError):
     """A store that cannot be read or is corrupt; the message names the path."""
+
+
+class StoreLockedError(StoreError):
+    """Another writer (another process, or another open store of this one) holds the
+    store; the message names the store and the holder."""
 
 
 class PickleNotAllowedError(ValueError):
@@ -20,3 +27,35 @@ class PickleNotAllowedError(ValueError):
             f"refusing to unpickle {len(self.paths)} value(s){where}: {shown}. "
             "Unpickling can run arbitrary code; pass allow_pickle=True only for files you trust."
         )
+
+
+class VersionMismatchError(ValueError):
+    """A restored object's stored version differs from its class's current version
+    (``version_policy="strict"``)."""
+
+
+class XstoreWarning(UserWarning):
+    """The base class of xstore's warnings."""
+
+
+class IncompleteFrameWarning(XstoreWarning):
+    """Records of series sharing a record dimension beyond their last complete frame
+    were dropped when the store was closed."""
+
+
+class PickleFallbackWarning(XstoreWarning):
+    """A value had no native encoding and was stored with cloudpickle."""
+
+
+class VersionWarning(XstoreWarning):
+    """A restored object's stored version differs from its class's current version."""
+
+
+def warn(warning: XstoreWarning) -> None:
+    """Issue ``warning`` attributed to the first caller outside xstore (the user's line)."""
+    frame = sys._getframe(1)
+    level = 2  # 1 would name this function, 2 its caller
+    while frame.f_back is not None and frame.f_globals.get("__name__", "").startswith("xstore"):
+        frame = frame.f_back
+        level += 1
+    warnings.warn(warning, stacklevel=level)

@@ -13,6 +13,7 @@ backend is opened, is a :class:`BackendSpec` in :mod:`xstore.backends.registry`.
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -147,3 +148,8 @@ class BackendSpec:
     engines: tuple[str, ...] = ()  # values of ``engine=`` it accepts (empty: none)
     urls: bool = False  # handles fsspec URLs such as ``s3://``
     directories: bool = False  # a store may be a directory (replaced as a whole)
+    locking: bool = True  # writers take the store's writer lock (not for in-process stores)
+    #: held around every call into a library that is not thread-safe even across files
+    #: (netCDF-C): all stores of this backend in a process take turns; None: each
+    #: store only serialises its own calls
+    library_lock: threading.RLock | None = None

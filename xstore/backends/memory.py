@@ -143,4 +143,4 @@ def _open(location: str, mode: str, **options: Any) -> MemoryBackend:
     return MemoryBackend(writable=mode != "r", location=location or "<memory>")
 
 
-SPEC = BackendSpec(name="memory", open=_open, exists=lambda location: False)
+SPEC = BackendSpec(name="memory", open=_open, exists=lambda location: False, locking=False)

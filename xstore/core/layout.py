@@ -104,7 +104,7 @@ class PendingRecords(Protocol):
 
     def flush(self) -> None: ...
 
-    def stop(self) -> None: ...
+    def close(self) -> None: ...
 
 
 class Core:
@@ -476,6 +476,8 @@ class Core:
             if self._backend.writable and self._records is not None:
                 self._records.flush()
         finally:
-            if self._records is not None:
-                self._records.stop()
-            self._backend.close()
+            try:
+                if self._records is not None:
+                    self._records.close()
+            finally:
+                self._backend.close()

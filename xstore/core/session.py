@@ -10,9 +10,11 @@ never touch a backend; the core is the only caller of one.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from xstore.backends.base import Backend
+from xstore.backends.locks import WriterLock
 from xstore.codecs.context import Codecs, DecodeContext, EncodeContext
 from xstore.core.layout import Core, Entry
 from xstore.core.series.writer import SeriesOptions, SeriesWriter
@@ -24,7 +26,10 @@ class Session:
     """One open store.
 
     ``mode`` is the mode the user asked for (``r``, ``r+``, ``a``, ``w``, ``w-``);
-    ``allow_pickle`` decides whether pickled values are read.
+    ``allow_pickle`` decides whether pickled values are read.  ``writer_lock`` (held
+    by writers) is released when the session closes.  Faces hold :attr:`mutex` for
+    every call, so threads sharing one store take turns; ``mutex`` is the backend's
+    library lock where its library is not thread-safe across files.
     """
 
     def __init__(
@@ -36,7 +41,10 @@ class Session:
         new: bool = False,
         allow_pickle: bool = False,
         series: SeriesOptions | None = None,
+        writer_lock: WriterLock | None = None,
+        mutex: threading.RLock | None = None,
     ) -> None:
+        self.mutex = mutex or threading.RLock()
         self.layout = Core(backend, new=new)
         self.codecs = codecs
         self.mode = mode
@@ -44,6 +52,7 @@ class Session:
         self.location = backend.location
         self._series_options = series or SeriesOptions()
         self._writer: SeriesWriter | None = None
+        self._writer_lock = writer_lock
 
     @property
     def backend_name(self) -> str:
@@ -91,9 +100,16 @@ class Session:
     # -- lifetime --------------------------------------------------------------------------
     def flush(self) -> None:
         """Write buffered records and make everything durable."""
-        self.require_open()
-        self.layout.flush()
+        with self.mutex:
+            self.require_open()
+            self.layout.flush()
 
     def close(self) -> None:
-        """Flush and close (closing twice is fine)."""
-        self.layout.close()
+        """Flush and close (closing twice is fine); the writer lock goes last."""
+        with self.mutex:
+            try:
+                self.layout.close()
+            finally:
+                lock, self._writer_lock = self._writer_lock, None
+                if lock is not None:
+                    lock.release()

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import errno
 import os
+import threading
 from collections.abc import Mapping
 from typing import Any
 
-from xstore.backends import files, registry
+from xstore.backends import files, locks, registry
 from xstore.backends.base import BackendSpec
 from xstore.codecs.builtin import decode_mapping
 from xstore.core.series.writer import SeriesOptions
@@ -56,27 +57,44 @@ def open_session(
             )
         options["engine"] = engine
     series = SeriesOptions(**{k: options.pop(k) for k in SERIES_OPTIONS if k in options})
-    present = spec.exists(location)
-    if mode in ("r", "r+") and not present:
-        raise FileNotFoundError(errno.ENOENT, "no such store", location)
-    if mode == "w-" and present:
-        raise FileExistsError(errno.EEXIST, "store exists (mode 'w-')", location)
-    backend_mode = "w" if mode == "a" and not present else ("r+" if mode == "a" else mode)
-    opened = spec.open(location, backend_mode, **options)
+    lease_seconds = options.pop("lease_seconds", locks.DEFAULT_LEASE_SECONDS)
+    # the writer lock comes first: nothing at the path changes unless we hold it
+    lock = locks.acquire(location, lease_seconds=lease_seconds) if _locks(spec, mode) else None
     try:
-        session = Session(
-            opened,
-            CODECS,
-            mode=mode,
-            new=backend_mode in ("w", "w-"),
-            allow_pickle=allow_pickle,
-            series=series,
-        )
-        _check_format(session.layout.format_version(), location)
+        present = spec.exists(location)
+        if mode in ("r", "r+") and not present:
+            raise FileNotFoundError(errno.ENOENT, "no such store", location)
+        if mode == "w-" and present:
+            raise FileExistsError(errno.EEXIST, "store exists (mode 'w-')", location)
+        backend_mode = "w" if mode == "a" and not present else ("r+" if mode == "a" else mode)
+        mutex = spec.library_lock or threading.RLock()
+        with mutex:
+            opened = spec.open(location, backend_mode, **options)
+        try:
+            session = Session(
+                opened,
+                CODECS,
+                mode=mode,
+                new=backend_mode in ("w", "w-"),
+                allow_pickle=allow_pickle,
+                series=series,
+                writer_lock=lock,
+                mutex=mutex,
+            )
+            _check_format(session.layout.format_version(), location)
+        except BaseException:
+            with mutex:
+                opened.close()
+            raise
     except BaseException:
-        opened.close()
+        if lock is not None:
+            lock.release()
         raise
     return session
+
+
+def _locks(spec: BackendSpec, mode: str) -> bool:
+    return mode != "r" and spec.locking
 
 
 def open(
@@ -135,17 +153,23 @@ def save(data: Mapping[str, Any], path: PathLike, mode: str = "hdf5", **options:
     if bad:
         raise TypeError(f"save() needs str keys; got {bad[0]!r}")
     spec = registry.for_save_mode(mode)
-    if spec is None:
-        if options:
-            raise TypeError(f"mode {mode!r} takes no options, got {sorted(options)}")
-        with files.beside(location) as temp:
-            documents.dump(data, temp, mode, CODECS)
-        return
-    if files.is_url(location):
-        write_tree(data, location, spec, options)
-        return
-    with files.beside(location) as temp:
-        write_tree(data, temp, spec, options)
+    if spec is None and options:
+        raise TypeError(f"mode {mode!r} takes no options, got {sorted(options)}")
+    # a URL store is leased by the session that writes it; anything else is locked here
+    local_lock = (spec is None or spec.locking) and not files.is_url(location)
+    lock = locks.acquire(location) if local_lock else None
+    try:
+        if spec is None:
+            with files.beside(location) as temp:
+                documents.dump(data, temp, mode, CODECS)
+        elif files.is_url(location):
+            write_tree(data, location, spec, options)
+        else:
+            with files.beside(location) as temp:
+                write_tree(data, temp, spec, options)
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 def write_tree(

@@ -11,6 +11,7 @@ from xstore.codecs.attrs import decode_value, encode_value
 from xstore.codecs.user import TAG as CODEC_TAG
 from xstore.codecs.user import codec_attr_names
 from xstore.core.session import Session
+from xstore.faces.serial import serialised
 from xstore.model import ATTR_TYPES, DTYPE, TYPE
 from xstore.names import Path, decode_name, encode_name, is_internal
 
@@ -33,6 +34,7 @@ class Attributes(MutableMapping[str, Any]):
 
     def __init__(self, owner: Owner) -> None:
         self._owner = owner
+        self._mutex = owner.session.mutex
 
     def _raw(self) -> dict[str, Any]:
         return self._owner.session.layout.attrs(self._owner.stored_path)
@@ -41,6 +43,7 @@ class Attributes(MutableMapping[str, Any]):
     def _notes(raw: dict[str, Any]) -> dict[str, str]:
         return json.loads(raw[ATTR_TYPES]) if ATTR_TYPES in raw else {}
 
+    @serialised
     def __getitem__(self, key: str) -> Any:
         raw = self._raw()
         name = encode_name(key)
@@ -52,6 +55,7 @@ class Attributes(MutableMapping[str, Any]):
         ctx.raise_if_refused()
         return value
 
+    @serialised
     def __setitem__(self, key: str, value: Any) -> None:
         if not isinstance(key, str):
             raise TypeError(f"attribute names must be str, not {key!r}")
@@ -72,6 +76,7 @@ class Attributes(MutableMapping[str, Any]):
         update[name] = raw_value
         session.layout.set_attrs(self._owner.stored_path, update)
 
+    @serialised
     def __delitem__(self, key: str) -> None:
         layout = self._owner.session.layout
         layout.require_writable(f"delete attribute {key!r}")
@@ -84,9 +89,11 @@ class Attributes(MutableMapping[str, Any]):
         if notes.pop(name, None) is not None:
             layout.set_attrs(self._owner.stored_path, {ATTR_TYPES: json.dumps(notes)})
 
+    @serialised
     def __iter__(self) -> Iterator[str]:
         return iter([decode_name(n) for n in self._raw() if not is_internal(n)])
 
+    @serialised
     def __len__(self) -> int:
         return sum(1 for n in self._raw() if not is_internal(n))
 

@@ -19,6 +19,7 @@ from xstore.core.series.buffer import Series
 from xstore.core.session import Session
 from xstore.faces import views
 from xstore.faces.attributes import Attributes, ValueAttributes
+from xstore.faces.serial import serialised
 from xstore.model import Tree
 from xstore.names import Path, encode_name, split_key
 
@@ -34,6 +35,7 @@ class Group(MutableMapping[str, Any]):
         self._stored = stored
         self._names = names
         self._fast: dict[str, Series] = {}  # series appended through this object
+        self._mutex = store._session.mutex  # threads sharing the store take turns
 
     # -- identity ------------------------------------------------------------------------
     @property
@@ -94,6 +96,7 @@ class Group(MutableMapping[str, Any]):
             raise TypeError(f"cannot {action} {key!r}: {where!r} holds a stored value, not a group")
 
     # -- mapping -------------------------------------------------------------------------
+    @serialised
     def __getitem__(self, key: str) -> Any:
         found = self._lookup(key)
         assert found.entry is not None
@@ -101,6 +104,7 @@ class Group(MutableMapping[str, Any]):
             return self._child(found)
         return self.session.read_value(found.parent, found.entry, self._label(key))
 
+    @serialised
     def __setitem__(self, key: str, value: Any) -> None:
         session = self.session
         layout = session.layout
@@ -124,10 +128,12 @@ class Group(MutableMapping[str, Any]):
                 layout.delete(found.parent, missing[0])
             raise
 
+    @serialised
     def __delitem__(self, key: str) -> None:
         found = self._lookup(key)
         self.session.layout.delete(found.parent, found.name)
 
+    @serialised
     def __contains__(self, key: object) -> bool:
         if not isinstance(key, str):
             return False
@@ -137,12 +143,15 @@ class Group(MutableMapping[str, Any]):
             return False
         return True
 
+    @serialised
     def __iter__(self) -> Iterator[str]:
         return iter(list(self.session.layout.index(self._stored)))
 
+    @serialised
     def __len__(self) -> int:
         return len(self.session.layout.index(self._stored))
 
+    @serialised
     def create_group(self, name: str) -> Group:
         """The group ``name`` (a name or relative path), created if missing.
 
@@ -172,6 +181,7 @@ class Group(MutableMapping[str, Any]):
         """This group and everything below it as an ``xarray.DataTree``."""
         return self._view(views.group_datatree)
 
+    @serialised
     def _view(self, make: Callable[[Session, Path, DecodeContext], Any]) -> Any:
         """``make(session, group, ctx)``, refusing pickled attributes as reads do."""
         session = self.session
@@ -194,20 +204,27 @@ class Group(MutableMapping[str, Any]):
         dimension shared with other series appended in lockstep.  Records are
         buffered; reading the series here includes them; :meth:`flush` writes them.
         """
-        series = self._fast.get(key)
-        if (
-            series is not None
-            and series.alive
-            and (record_dim is None or record_dim == series.user_dim)
-            and series.push(value)
-        ):
-            return
-        self._fast[key] = self.session.series.append(self._stored, key, value, record_dim)
+        mutex = self._mutex
+        mutex.acquire()  # not `with`: this is the hot path of a simulation loop
+        try:
+            series = self._fast.get(key)
+            if (
+                series is not None
+                and series.alive
+                and (record_dim is None or record_dim == series.user_dim)
+                and series.push(value)
+            ):
+                return
+            self._fast[key] = self.session.series.append(self._stored, key, value, record_dim)
+        finally:
+            mutex.release()
 
+    @serialised
     def extend(self, key: str, values: Any, record_dim: str | None = None) -> None:
         """Append many records at once (the leading axis of ``values``)."""
         self.session.series.extend(self._stored, key, values, record_dim)
 
+    @serialised
     def set_record(self, key: str, index: int, value: Any) -> None:
         """Overwrite record ``index`` of the series ``key`` (negative counts from the end).
 
@@ -219,6 +236,7 @@ class Group(MutableMapping[str, Any]):
         """
         self.session.series.set_records(self._stored, index, {key: value})
 
+    @serialised
     def attrs_of(self, key: str) -> Attributes:
         """The metadata (attributes) of the child ``key``: a group, a variable or a
         stored value.  Attributes that encode a value (CF ``units``/``calendar``/

@@ -19,7 +19,6 @@ from xarray.core import indexing
 from xstore.codecs.arrays import ENCODING_ATTRS, decode_array
 from xstore.codecs.attrs import decode_attrs
 from xstore.codecs.context import DecodeContext
-from xstore.core.layout import Core
 from xstore.core.session import Session
 from xstore.model import DTYPE
 from xstore.names import Path, decode_name, is_internal
@@ -30,8 +29,10 @@ _HIDDEN_TAGS = ("pickle", "none")  # no array to show
 class _LazyVariable(BackendArray):
     """Reads slices of one stored variable on demand."""
 
-    def __init__(self, layout: Core, path: Path, shape: tuple[int, ...], dtype: np.dtype) -> None:
-        self._layout = layout
+    def __init__(
+        self, session: Session, path: Path, shape: tuple[int, ...], dtype: np.dtype
+    ) -> None:
+        self._session = session
         self._path = path
         self.shape = shape
         self.dtype = dtype
@@ -42,7 +43,8 @@ class _LazyVariable(BackendArray):
         )
 
     def _read(self, key: tuple[Any, ...]) -> np.ndarray:
-        return self._layout.read_slice(self._path, key)
+        with self._session.mutex:  # xarray may read from any thread
+            return self._session.layout.read_slice(self._path, key)
 
 
 def _visible_name(name: str, entry_stored: str) -> str:
@@ -64,7 +66,7 @@ def group_dataset(session: Session, group: Path, ctx: DecodeContext) -> xr.Datas
                 k: v for k, v in attrs.items() if not is_internal(k) and k not in ENCODING_ATTRS
             }
         else:
-            lazy = _LazyVariable(core, path, core.shape(path), info.dtype)
+            lazy = _LazyVariable(session, path, core.shape(path), info.dtype)
             data = indexing.LazilyIndexedArray(lazy)
             shown = {k: v for k, v in attrs.items() if not is_internal(k)}
         dims = info.dims[: np.ndim(data) if DTYPE in attrs else len(info.dims)]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from typing import Any
 
 from xstore.backends.base import Backend, BackendSpec
@@ -50,4 +51,5 @@ SPEC = BackendSpec(
     problems=_problems,
     save_modes=("hdf5", "netcdf"),
     engines=("netcdf4", "h5netcdf"),
+    library_lock=threading.RLock(),  # netCDF-C and HDF5 are not thread-safe across files
 )

@@ -33,6 +33,7 @@ from xstore.core.layout import Core, Entry, Resolved
 from xstore.core.series.buffer import Series
 from xstore.core.series.lockstep import LockstepSets, adopt_members, check_new_member
 from xstore.core.series.records import to_block
+from xstore.errors import IncompleteFrameWarning, warn
 from xstore.model import CLASS, DTYPE, TYPE, Var
 from xstore.names import Path, decode_name, encode_name, is_internal
 
@@ -90,11 +91,31 @@ class SeriesWriter:
     def _set_due(self) -> None:
         self._due = True
 
-    def stop(self) -> None:
-        """Stop the flush-interval timer (the store is closing)."""
+    def close(self) -> None:
+        """The store is closing: stop the flush-interval timer and warn about records
+        that never became part of a complete frame (they are not written)."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        dropped = [
+            (series, series.count - frames)
+            for members in self._lockstep
+            for frames in [min(s.count for s in members)]
+            for series in members
+            if series.count > frames
+        ]
+        if dropped:
+            shown = "; ".join(
+                f"{_user_path(s.node)} dropped {n} of {s.count} records "
+                f"(record dim {s.user_dim!r})"
+                for s, n in dropped
+            )
+            warn(
+                IncompleteFrameWarning(
+                    f"closing {self._core.location}: records beyond the last frame every "
+                    f"series sharing its record dimension has were not written: {shown}"
+                )
+            )
 
     # -- appending ---------------------------------------------------------------------------
     def _make_push(self, series: Series) -> Callable[[Any], bool]:
@@ -412,6 +433,10 @@ class SeriesWriter:
             self._lockstep.remove(series)
         for key in [k for k, s in self._by_key.items() if s.node[: len(prefix)] == prefix]:
             del self._by_key[key]
+
+
+def _user_path(node: Path) -> str:
+    return "/" + "/".join(decode_name(n) for n in node)
 
 
 def _alone(series: Series) -> bool:
