@@ -235,3 +235,26 @@ def test_a_healthy_store_has_no_problems(open_backend: Opener) -> None:
     backend.write_records(("e",), 0, np.arange(5.0))
     backend = _reopened(open_backend, backend)
     assert backend.problems() == []
+
+
+def test_rename_moves_a_node_with_everything_in_it(open_backend: Opener) -> None:
+    backend = open_backend("w")
+    backend.create_variable(("v",), np.arange(4.0), ("n",), {"units": "nm"})
+    backend.create_group(("g",))
+    backend.create_variable(("g", "w"), np.arange(3), ("m",), {})
+    backend.set_attrs(("g",), {"note": "kept"})
+    backend.create_variable(("e",), np.zeros((0,)), ("rec",), {}, unlimited=True, chunks=(8,))
+    backend.write_records(("e",), 0, np.arange(5.0))
+    backend.flush()
+    backend.rename(("v",), "v2")
+    backend.rename(("g",), "h")
+    backend.rename(("e",), "e2")
+    backend.write_records(("e2",), 5, np.arange(5.0, 7.0))
+    backend = _reopened(open_backend, backend)
+    assert sorted(backend.children(())) == [("e2", False), ("h", True), ("v2", False)]
+    assert backend.read(("v2",)).tolist() == [0.0, 1.0, 2.0, 3.0]
+    assert backend.attrs(("v2",))["units"] == "nm"
+    assert backend.attrs(("h",))["note"] == "kept"
+    assert backend.read(("h", "w")).tolist() == [0, 1, 2]
+    assert backend.info(("e2",)).unlimited
+    assert backend.read(("e2",)).tolist() == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0]

@@ -62,6 +62,11 @@ class Backend(ABC):
         """Remove a variable or group (and the dimensions only it used)."""
 
     @abstractmethod
+    def rename(self, node: Path, name: str) -> None:
+        """Give a variable or group the new name ``name`` in its group (which holds
+        nothing of that name); its data, attributes and children go with it."""
+
+    @abstractmethod
     def dims(self, group: Path) -> dict[str, int]:
         """Dimensions defined in this group and their current sizes."""
 

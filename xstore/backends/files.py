@@ -4,6 +4,10 @@ atomically by writing beside it and renaming."""
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
+import errno
+import functools
 import os
 import shutil
 import uuid
@@ -48,11 +52,49 @@ def remove(path: str) -> None:
 
 
 def replace(source: str, target: str) -> None:
-    """Move ``source`` over ``target`` (a file, or a directory over a directory)."""
+    """Move ``source`` over ``target`` in one step: a file over a file (``rename``), a
+    directory over a directory (Linux ``renameat2(RENAME_EXCHANGE)`` swaps the two,
+    then the old one, now at ``source``, is removed).  Where the exchange is not
+    available the directory is replaced in two renames, and a crash between them
+    leaves the old store at ``<source>.old``."""
     if os.path.isdir(source) and os.path.isdir(target):
+        if _exchange(source, target):
+            shutil.rmtree(source)
+            return
         trash = f"{source}.old"
         os.replace(target, trash)
         os.replace(source, target)
         shutil.rmtree(trash)
     else:
         os.replace(source, target)
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: str, b: str) -> bool:
+    """Swap two paths atomically (True), or False where the system cannot."""
+    renameat2 = getattr(_libc(), "renameat2", None)
+    if renameat2 is None:
+        return False
+    renameat2.argtypes = [
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_uint,
+    ]
+    done = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    if done == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EXDEV):
+        return False  # not on this file system or kernel
+    raise OSError(code, os.strerror(code), b)
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL | None:
+    name = ctypes.util.find_library("c")
+    return ctypes.CDLL(name, use_errno=True) if name else None

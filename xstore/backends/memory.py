@@ -75,6 +75,12 @@ class MemoryBackend(Backend):
             for dim in set(gone.dims) - used:
                 parent.dims.pop(dim, None)
 
+    def rename(self, node: Path, name: str) -> None:
+        parent = self._group(node[:-1])
+        if name in parent.children:
+            raise ValueError(f"{name!r} already exists")
+        parent.children[name] = parent.children.pop(node[-1])
+
     def dims(self, group: Path) -> dict[str, int]:
         return dict(self._group(group).dims)
 

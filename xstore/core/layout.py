@@ -14,101 +14,41 @@ of records (:data:`TRAVERSABLE`).  What a child is (:class:`Kind`) is decided he
 
 from __future__ import annotations
 
-import enum
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 from xstore.backends.base import Backend, Index, VarInfo
 from xstore.core.chunks import record_chunks, static_chunks
+from xstore.core.commits import (
+    GEN,
+    REDO,
+    Changes,
+    Committing,
+    Ops,
+    committed_generation,
+    is_staged,
+    parse_seq,
+    redo_of,
+    seq_attr,
+    virtual_names,
+)
+from xstore.core.entries import (
+    TABLE_TAG,
+    TRAVERSABLE,
+    Entry,
+    Kind,
+    PendingRecords,
+    Resolved,
+)
 from xstore.core.plan import Plan, check_dims, has_user_dims, plan_node, same_attr
 from xstore.model import FORMAT, FORMAT_VERSION, SEQ, Node, Tree, Var, tag_of
 from xstore.names import Path, decode_name, encode_name, is_internal, split_key
 
-#: group tags a key path can lead through (None: a plain group)
-TRAVERSABLE = frozenset({None, "dict", "records"})
-TABLE_TAG = "records"
 
-
-class Kind(enum.Enum):
-    """What a child of a group is."""
-
-    GROUP = "group"  # a plain group
-    MAPPING = "mapping"  # a stored dict: a value that keys can also lead into
-    TABLE = "table"  # a table of records: a group of series along one record dimension
-    SERIES = "series"  # a growable variable
-    VALUE = "value"  # any other stored value (an array or a tagged group)
-
-
-@dataclass(slots=True)
-class Entry:
-    """One child of a group, as the index knows it."""
-
-    stored: str
-    is_group: bool
-    seq: int
-    tag: str | None
-
-    @property
-    def plain_group(self) -> bool:
-        """A group made by ``create_group`` (or implied by a path), not a stored value."""
-        return self.is_group and self.tag is None
-
-
-@dataclass(frozen=True, slots=True)
-class Resolved:
-    """Where a key leads.  ``parent`` is the deepest group reached by walking the key,
-    ``depth`` the number of the key's names walked to get there and ``entry`` the
-    entry of the next name in ``parent`` (None: nothing is stored under it)."""
-
-    parts: tuple[str, ...]
-    parent: Path
-    depth: int
-    entry: Entry | None
-    parent_tag: str | None = None  # the type tag of ``parent`` (None: a plain group)
-
-    @property
-    def complete(self) -> bool:
-        """The walk reached the group that holds (or would hold) the key."""
-        return self.depth == len(self.parts) - 1
-
-    @property
-    def found(self) -> bool:
-        return self.complete and self.entry is not None
-
-    @property
-    def blocked(self) -> bool:
-        """A stored value (not a group) stands where the key needs a group."""
-        return not self.complete and self.entry is not None
-
-    @property
-    def name(self) -> str:
-        return self.parts[-1]
-
-    @property
-    def node(self) -> Path:
-        """Stored path of the node the walk stopped at (requires ``entry``)."""
-        assert self.entry is not None
-        return (*self.parent, self.entry.stored)
-
-
-class PendingRecords(Protocol):
-    """What the core asks of the series writer: records appended but not written."""
-
-    def pending(self, node: Path) -> int: ...
-
-    def buffered(self, node: Path) -> np.ndarray: ...
-
-    def forget(self, prefix: Path) -> None: ...
-
-    def flush(self) -> None: ...
-
-    def close(self) -> None: ...
-
-
-class Core:
-    """The open store below the faces: index, key resolution, node reads and writes."""
+class Core(Committing):
+    """The open store below the faces: index, key resolution, node reads and writes.
+    The commit protocol (generations, staged replacements) is :class:`Committing`."""
 
     def __init__(self, backend: Backend, *, new: bool = False) -> None:
         self._backend = backend
@@ -119,6 +59,16 @@ class Core:
         self.closed = False
         if new:
             backend.set_attrs((), {FORMAT: FORMAT_VERSION})
+        root = backend.attrs(())
+        self._changes = Changes(committed_generation(root))
+        self._moved: dict[Path, Path] = {}  # stored paths renamed by a commit (old -> new)
+        self._hidden: list[str] = []  # what a killed writer left, hidden from this reader
+        redo = redo_of(root)
+        self._redo_view: Ops = {} if backend.writable else redo
+        if redo and backend.writable:  # finish what the last commit decided
+            self._carry_out(redo)
+            backend.set_attrs((), {REDO: "[]"})
+            backend.flush()
 
     def attach(self, records: PendingRecords) -> None:
         """Let the series writer's buffered records take part in reads and flushes."""
@@ -159,15 +109,26 @@ class Core:
 
     def _load_index(self, group: Path) -> dict[str, Entry]:
         rows: list[tuple[tuple[int, int], str, Entry]] = []
-        for position, (stored, is_group) in enumerate(self._backend.children(group)):
-            if is_internal(stored):
+        ops = self._redo_view or self._changes.ops
+        children = self._backend.children(group)
+        names = {name for name, _ in children}
+        shown, gone = virtual_names(ops, group, names) if ops else ({}, set())
+        for position, (stored, is_group) in enumerate(children):
+            final = shown.get(stored, stored)
+            if (is_internal(stored) and stored not in shown) or stored in gone:
+                if is_staged(stored):
+                    self._leftover(group, stored)
                 continue
-            attrs = self.attrs((*group, stored))
-            raw_seq = attrs.get(SEQ)
-            seq = int(np.asarray(raw_seq).reshape(-1)[0]) if raw_seq is not None else -1
+            path = (*group, stored)
+            attrs = self.attrs(path)
+            parsed = parse_seq(attrs.get(SEQ))
+            if parsed and parsed[1] > self._changes.gen and path not in self._changes.written:
+                self._leftover(group, stored)  # written after the last commit by a killed writer
+                continue
+            seq = parsed[0] if parsed else -1
             entry = Entry(stored, is_group, seq, tag_of(Tree(attrs)))
-            order = (0, seq) if raw_seq is not None else (1, position)
-            rows.append((order, decode_name(stored), entry))
+            order = (0, seq) if parsed else (1, position)
+            rows.append((order, decode_name(final), entry))
         rows.sort(key=lambda row: row[0])
         idx = {name: entry for _, name, entry in rows}
         next_seq = max((e.seq for e in idx.values()), default=-1) + 1
@@ -225,6 +186,11 @@ class Core:
         if attrs is None:
             attrs = self._attrs[node] = self._backend.attrs(node)
         return attrs
+
+    def copyable_attrs(self, node: Path) -> dict[str, Any]:
+        """The raw attributes of a node without the core's bookkeeping (what a copy of
+        the node into another store takes along)."""
+        return {k: v for k, v in self.attrs(node).items() if k not in (SEQ, GEN, REDO)}
 
     def set_attrs(self, node: Path, update: dict[str, Any]) -> None:
         self._backend.set_attrs(node, update)
@@ -329,15 +295,25 @@ class Core:
         """
         self.require_writable(f"write {name!r}")
         idx = self.index(group)
-        plan = plan_node(len(group), encode_name(name), node)
+        old = idx.get(name)
+        final = old.stored if old is not None and not is_staged(old.stored) else encode_name(name)
+        plan = plan_node(len(group), final, node)
         if isinstance(node, Tree) and has_user_dims(node):
             self._check_user_dims(group, plan)
-        old = idx.get(name)
-        if old is not None:
+        if old is not None and self._changes.uncommitted((*group, old.stored)):
             if self._overwrite_in_place(group, old, plan):
                 return
-            self._remove((*group, old.stored))
+            self._remove((*group, old.stored))  # written since the last commit: gone for good
             seq = old.seq
+            plan = plan_node(len(group), old.stored, node)
+        elif old is not None or (group, final) in self._changes.ops:
+            # a committed value stays until the commit; the new one is written beside it
+            if old is not None:
+                self._retire((*group, old.stored))
+            seq = old.seq if old is not None else self._take_seq(group)
+            staged = self._changes.staged_name()
+            self._changes.ops[(group, final)] = staged
+            plan = plan_node(len(group), staged, node)
         else:
             seq = self._take_seq(group)
         try:
@@ -346,6 +322,7 @@ class Core:
             idx.pop(name, None)
             self._undo(group, plan.stored, exc)
             raise
+        self._changes.written.add((*group, plan.stored))
         # assigning to an existing key keeps its place in the dict, so order holds
         idx[name] = Entry(plan.stored, isinstance(node, Tree), seq, tag_of(node))
 
@@ -407,14 +384,14 @@ class Core:
             self.delete_attrs(path, stale)
         if changed:
             self.set_attrs(path, changed)
-        self._index[group][decode_name(old.stored)].tag = tag_of(node)
+        old.tag = tag_of(node)
         return True
 
     def _write(
         self, group: Path, plan: Plan, seq: int, chunks: tuple[int, ...] | None = None
     ) -> None:
         path = (*group, plan.stored)
-        attrs = {**plan.node.attrs, SEQ: np.int64(seq)}
+        attrs = {**plan.node.attrs, SEQ: seq_attr(seq, self._changes.next_gen)}
         if isinstance(plan.node, Var):
             data = np.asarray(plan.node.data)
             growable = plan.node.growable
@@ -449,7 +426,16 @@ class Core:
     def delete(self, group: Path, name: str) -> None:
         self.require_writable(f"delete {name!r}")
         entry = self.index(group)[name]
-        self._remove((*group, entry.stored))
+        path = (*group, entry.stored)
+        if self._changes.uncommitted(path):
+            self._remove(path)  # written since the last commit: gone for good
+            replaced = [op for op, staged in self._changes.ops.items() if staged == entry.stored]
+            for op in replaced:  # ... and the committed value it was to replace goes too
+                if op[0] == group:
+                    self._changes.ops[op] = None
+        else:  # a committed value stays until the commit
+            self._retire(path)
+            self._changes.ops[(group, entry.stored)] = None
         del self._index[group][name]
 
     def _remove(self, path: Path) -> None:
@@ -457,24 +443,31 @@ class Core:
             self._records.forget(path)
         self._backend.delete(path)
         self._forget(path)
+        self._changes.written.discard(path)
 
-    # -- lifetime ------------------------------------------------------------------------
     def problems(self) -> list[str]:
-        """Damage the backend found and worked around while reading (``xstore check``)."""
-        return self._backend.problems()
+        """Damage found and worked around while reading (``xstore check``)."""
+        hidden = [
+            f"{path}: written by a writer killed before its flush (xstore ignores it; plain "
+            "readers see it; the next writable open removes it)"
+            for path in self._hidden
+        ]
+        return [*self._backend.problems(), *hidden]
 
     def flush(self) -> None:
+        """Write buffered records and make everything durable; commit what changed."""
         if self._records is not None:
             self._records.flush()
-        self._backend.flush()
+        self._backend.flush()  # the data first, durable
+        self._commit()
 
     def close(self) -> None:
         if self.closed:
             return
         self.closed = True
         try:
-            if self._backend.writable and self._records is not None:
-                self._records.flush()
+            if self._backend.writable:
+                self.flush()
         finally:
             try:
                 if self._records is not None:

@@ -16,7 +16,8 @@ from typing import Any
 from xstore.backends.base import Backend
 from xstore.backends.locks import WriterLock
 from xstore.codecs.context import Codecs, DecodeContext, EncodeContext
-from xstore.core.layout import Core, Entry
+from xstore.core.entries import Entry
+from xstore.core.layout import Core
 from xstore.core.series.writer import SeriesOptions, SeriesWriter
 from xstore.model import Node
 from xstore.names import Path

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from xstore.backends.memory import MemoryBackend
 from xstore.codecs.context import Codecs, DecodeContext
 from xstore.codecs.defaults import REGISTRY
-from xstore.core.layout import TABLE_TAG, Entry, Resolved
+from xstore.core.entries import TABLE_TAG, Entry, Resolved
 from xstore.core.series.buffer import Series
 from xstore.core.session import Session
 from xstore.faces import views
@@ -59,7 +59,9 @@ class Group(MutableMapping[str, Any]):
 
     @property
     def stored_path(self) -> Path:
-        """This group's path of stored (escaped) names."""
+        """This group's path of stored (escaped) names (as it is now: a commit renames a
+        group that replaced a committed one)."""
+        self._stored = self.session.layout.current(self._stored)
         return self._stored
 
     @property
@@ -77,7 +79,7 @@ class Group(MutableMapping[str, Any]):
 
     def _lookup(self, key: str) -> Resolved:
         """Where ``key`` is stored (``KeyError`` if nothing is)."""
-        found = self.session.layout.resolve(self._stored, key)
+        found = self.session.layout.resolve(self.stored_path, key)
         if not found.found:
             if found.blocked:
                 part = found.parts[found.depth]
@@ -113,11 +115,11 @@ class Group(MutableMapping[str, Any]):
         for part in parts:
             encode_name(part)  # a name that cannot be stored fails before anything is written
         node = (
-            layout.read_node(value._stored, True)
+            layout.read_node(value.stored_path, True)
             if isinstance(value, Group)
             else session.encode(value, self._label(key))
         )
-        found = layout.resolve(self._stored, key)
+        found = layout.resolve(self.stored_path, key)
         self._writable_parent(found, key, "write")
         missing = parts[found.depth : -1]
         parent = layout.create_groups(found.parent, missing)
@@ -145,11 +147,11 @@ class Group(MutableMapping[str, Any]):
 
     @serialised
     def __iter__(self) -> Iterator[str]:
-        return iter(list(self.session.layout.index(self._stored)))
+        return iter(list(self.session.layout.index(self.stored_path)))
 
     @serialised
     def __len__(self) -> int:
-        return len(self.session.layout.index(self._stored))
+        return len(self.session.layout.index(self.stored_path))
 
     @serialised
     def create_group(self, name: str) -> Group:
@@ -160,7 +162,7 @@ class Group(MutableMapping[str, Any]):
         layout = self.session.layout
         parts = split_key(name)
         layout.require_writable(f"create group {name!r}")
-        found = layout.resolve(self._stored, name)
+        found = layout.resolve(self.stored_path, name)
         self._writable_parent(found, name, "create group")
         parent = layout.create_groups(found.parent, parts[found.depth : -1])
         entry: Entry | None = found.entry if found.complete else None
@@ -186,7 +188,7 @@ class Group(MutableMapping[str, Any]):
         """``make(session, group, ctx)``, refusing pickled attributes as reads do."""
         session = self.session
         ctx = session.decoder(f"{self.path}.attrs")
-        view = make(session, self._stored, ctx)
+        view = make(session, self.stored_path, ctx)
         ctx.raise_if_refused()
         return view
 
@@ -215,14 +217,14 @@ class Group(MutableMapping[str, Any]):
                 and series.push(value)
             ):
                 return
-            self._fast[key] = self.session.series.append(self._stored, key, value, record_dim)
+            self._fast[key] = self.session.series.append(self.stored_path, key, value, record_dim)
         finally:
             mutex.release()
 
     @serialised
     def extend(self, key: str, values: Any, record_dim: str | None = None) -> None:
         """Append many records at once (the leading axis of ``values``)."""
-        self.session.series.extend(self._stored, key, values, record_dim)
+        self.session.series.extend(self.stored_path, key, values, record_dim)
 
     @serialised
     def set_record(self, key: str, index: int, value: Any) -> None:
@@ -234,7 +236,7 @@ class Group(MutableMapping[str, Any]):
         ``KeyError``, a key that is not a series ``TypeError``, an index out of range
         ``IndexError``; nothing is written then.
         """
-        self.session.series.set_records(self._stored, index, {key: value})
+        self.session.series.set_records(self.stored_path, index, {key: value})
 
     @serialised
     def attrs_of(self, key: str) -> Attributes:

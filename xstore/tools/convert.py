@@ -60,7 +60,7 @@ def _size(core: Core, group: Path) -> int:
 
 
 def _copy(source: Core, group: Path, target: Core, into: Path, progress: _Progress) -> None:
-    target.set_attrs(into, dict(source.attrs(group)))
+    target.set_attrs(into, source.copyable_attrs(group))
     for name, entry in source.index(group).items():
         path = (*group, entry.stored)
         if entry.plain_group:

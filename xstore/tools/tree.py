@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from xstore.codecs.arrays import dtype_from_str
-from xstore.core.layout import Core, Entry
+from xstore.core.entries import Entry
+from xstore.core.layout import Core
 from xstore.core.session import Session
 from xstore.model import DTYPE
 from xstore.names import Path, decode_name, is_internal

@@ -26,20 +26,28 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import h5py
 import numpy as np
 
+from xstore.backends import files
 from xstore.backends.base import Backend, Index, VarInfo
 from xstore.backends.netcdf.engines import ENGINES
-from xstore.backends.netcdf.hdf5 import COMMIT, delete_node, locked, truncate_uncommitted
+from xstore.backends.netcdf.hdf5 import (
+    COMMIT,
+    delete_node,
+    locked,
+    move_node,
+    truncate_uncommitted,
+)
 from xstore.errors import StoreError
 from xstore.model import STRING, string_array
 from xstore.names import Path
 
 STATIC = "_xs_static"  # 1 on a variable whose zero-length first axis is not a series
+_PRIVATE = (COMMIT, STATIC)
 PENDING_LIMIT = 64 * 2**20  # bytes of deferred variable data before it is written out
 DEFAULT_ENGINE = "netcdf4"
 
@@ -66,9 +74,12 @@ class NetCDFBackend(Backend):
         self.writable = mode != "r"
         self._engine = ENGINES[engine]
         self._compression = {"level": compression_level} if compression else {}
+        # a new file is made beside the target and renamed over it at the first flush:
+        # a writer killed before that leaves the old file (or nothing), never half a file
+        self._file = files.temp_name(self.location) if mode in ("w", "w-") else self.location
         if mode == "r+":
             truncate_uncommitted(self.location)
-        self._handle = self._open(mode)
+        self._handle = self._open("w" if mode == "w-" else mode)
         self._groups: dict[Path, Any] = {(): self._handle}
         self._pending: list[tuple[Any, Any, np.ndarray]] = []  # (group, var, data) to write
         self._pending_bytes = 0
@@ -77,15 +88,13 @@ class NetCDFBackend(Backend):
 
     def _open(self, mode: str) -> Any:
         try:
-            return self._engine.open(self.location, mode)
+            return self._engine.open(self._file, mode)
         except FileNotFoundError:
             raise
         except PermissionError:
             raise
         except OSError as exc:
-            if mode in ("w-",) and os.path.exists(self.location):
-                raise FileExistsError(f"{self.location} already exists (mode 'w-')") from exc
-            if locked(self.location):
+            if locked(self._file):
                 raise StoreError(
                     f"cannot open {self.location}: another process (or another open store) is "
                     "writing it, and HDF5 locks files while they are written, so that no reader "
@@ -134,18 +143,41 @@ class NetCDFBackend(Backend):
             del record[node[-1]]
             self._engine.set_attr(self._group(node[:-1]), COMMIT, json.dumps(record))
         self._grown = {n: length for n, length in self._grown.items() if n[: len(node)] != node}
+        self._below_netcdf(lambda h5file: delete_node(h5file, node))
+
+    def rename(self, node: Path, name: str) -> None:
+        self._write_pending()
+        group = node[:-1]
+        record = self._commit_record(group)
+        if node[-1] in record:  # a series' commit record entry goes with it
+            record[name] = record.pop(node[-1])
+            self._engine.set_attr(self._group(group), COMMIT, json.dumps(record))
+        new = (*group, name)
+        self._grown = {
+            (*new, *n[len(node) :]) if n[: len(node)] == node else n: length
+            for n, length in self._grown.items()
+        }
+        self._commits = {p: r for p, r in self._commits.items() if p[: len(node)] != node}
+        self._below_netcdf(lambda h5file: move_node(h5file, node, name))
+
+    def _below_netcdf(self, change: Callable[[h5py.File], None]) -> None:
+        """Close the engine, change the file with h5py (what netCDF cannot do), reopen."""
+        self._engine.flush(self._handle)
         self._handle.close()
         self._groups.clear()
         try:
-            with h5py.File(self.location, "r+") as h5file:
-                delete_node(h5file, node)
+            with h5py.File(self._file, "r+") as h5file:
+                change(h5file)
         finally:
             self._handle = self._open("a")
             self._groups[()] = self._handle
 
     # -- attributes ------------------------------------------------------------------
     def attrs(self, node: Path) -> dict[str, Any]:
-        return self._engine.get_attrs(self._obj(node))
+        attrs = self._engine.get_attrs(self._obj(node))
+        for private in _PRIVATE:  # the backend's own bookkeeping
+            attrs.pop(private, None)
+        return attrs
 
     def set_attrs(self, node: Path, attrs: Mapping[str, Any]) -> None:
         obj = self._obj(node)
@@ -290,16 +322,18 @@ class NetCDFBackend(Backend):
             return
         self._write_pending()
         self._engine.flush(self._handle)
-        if not self._grown:
-            return
-        grown, self._grown = self._grown, {}
-        for group in {node[:-1] for node in grown}:
-            record = self._commit_record(group)
-            record.update(
-                {node[-1]: length for node, length in grown.items() if node[:-1] == group}
-            )
-            self._engine.set_attr(self._group(group), COMMIT, json.dumps(record))
-        self._engine.flush(self._handle)
+        if self._grown:
+            grown, self._grown = self._grown, {}
+            for group in {node[:-1] for node in grown}:
+                record = self._commit_record(group)
+                record.update(
+                    {node[-1]: length for node, length in grown.items() if node[:-1] == group}
+                )
+                self._engine.set_attr(self._group(group), COMMIT, json.dumps(record))
+            self._engine.flush(self._handle)
+        if self._file != self.location:  # a new file: now complete, it takes its place
+            os.replace(self._file, self.location)
+            self._file = self.location
 
     def close(self) -> None:
         if self._handle is not None:

@@ -38,6 +38,12 @@ def delete_node(h5file: h5py.File, node: Path) -> None:
         del parent[node[-1]]
 
 
+def move_node(h5file: h5py.File, node: Path, name: str) -> None:
+    """Rename a netCDF variable or group (an HDF5 link move keeps its dimensions)."""
+    parent = h5file["/" + "/".join(node[:-1])] if len(node) > 1 else h5file
+    parent.move(node[-1], name)
+
+
 def _uncommitted(handle: h5py.File) -> list[tuple[h5py.Dataset, int]]:
     """Datasets longer than their group's commit record says (a torn flush)."""
     found: list[tuple[h5py.Dataset, int]] = []

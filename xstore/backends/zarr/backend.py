@@ -51,6 +51,7 @@ from xstore.backends.zarr.nodes import (
     dtype_of,
     grows,
     metadata_doc,
+    move_node,
     open_node,
     read_members,
     with_shape,
@@ -267,11 +268,24 @@ class ZarrBackend(Backend):
         self._touch()
         key = self._node(node).store_path.path  # KeyError if it is not there
         sync(delete_node(self._zarr, key))
+        self._forget(node)
+        self._members.get(node[:-1], {}).pop(node[-1], None)
+        self._dims.pop(node[:-1], None)
+
+    def rename(self, node: Path, name: str) -> None:
+        self._touch()
+        old = self._node(node).store_path.path
+        prefix = self._group(node[:-1]).store_path.path
+        new = f"{prefix}/{zarr_name(name)}" if prefix else zarr_name(name)
+        sync(move_node(self._zarr, old, new))
+        self._forget(node)
+        self._members.pop(node[:-1], None)
+        self._dims.pop(node[:-1], None)
+
+    def _forget(self, node: Path) -> None:
         for cache in (self._nodes, self._members, self._dims, self._uncommitted):
             for path in [p for p in cache if p[: len(node)] == node]:
                 del cache[path]
-        self._members.get(node[:-1], {}).pop(node[-1], None)
-        self._dims.pop(node[:-1], None)
 
     def dims(self, group: Path) -> dict[str, int]:
         return {name: size for name, (size, _) in self._group_dims(group).items()}

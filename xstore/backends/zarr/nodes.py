@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import Iterable
 from typing import Any
 
@@ -11,7 +12,7 @@ import numpy as np
 import zarr
 from zarr.abc.store import Store
 from zarr.core.buffer import Buffer, default_buffer_prototype
-from zarr.storage import StorePath
+from zarr.storage import LocalStore, StorePath
 
 from xstore.backends.zarr.attrs import UNLIMITED
 from xstore.model import STRING
@@ -62,6 +63,22 @@ async def delete_node(store: Store, path: str) -> None:
     """Remove a node: its ``zarr.json`` first, so no half-deleted node stays visible."""
     await store.delete(f"{path}/zarr.json")
     await store.delete_dir(path)
+
+
+async def move_node(store: Store, old: str, new: str) -> None:
+    """Move a node's keys from ``old`` to ``new`` (a directory rename where the store is
+    local; elsewhere copy, then delete), its ``zarr.json`` last in and first out."""
+    root = getattr(store, "root", None)
+    if isinstance(store, LocalStore) and root is not None:
+        os.rename(os.path.join(root, old), os.path.join(root, new))
+        return
+    prototype = default_buffer_prototype()
+    keys = [key async for key in store.list_prefix(f"{old}/")]
+    for key in sorted(keys, key=lambda k: k.endswith("zarr.json")):
+        value = await store.get(key, prototype=prototype)
+        if value is not None:
+            await store.set(new + key[len(old) :], value)
+    await delete_node(store, old)
 
 
 def dtype_of(arr: zarr.Array) -> np.dtype:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from xstore.core.layout import Core, Entry
+from xstore.core.entries import Entry
+from xstore.core.layout import Core
 from xstore.core.series.buffer import Series
 from xstore.names import Path
 

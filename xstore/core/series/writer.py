@@ -29,7 +29,8 @@ from xstore.codecs.user import TAG as CODEC_TAG
 from xstore.codecs.user import codec_attrs as written_codec_attrs
 from xstore.codecs.user import codec_var_attrs
 from xstore.core.chunks import DEFAULT_CHUNK_BYTES, record_chunks
-from xstore.core.layout import Core, Entry, Resolved
+from xstore.core.entries import Entry, Resolved
+from xstore.core.layout import Core
 from xstore.core.series.buffer import Series
 from xstore.core.series.lockstep import LockstepSets, adopt_members, check_new_member
 from xstore.core.series.records import to_block
@@ -106,8 +107,7 @@ class SeriesWriter:
         ]
         if dropped:
             shown = "; ".join(
-                f"{_user_path(s.node)} dropped {n} of {s.count} records "
-                f"(record dim {s.user_dim!r})"
+                f"{_user_path(s.node)} dropped {n} of {s.count} records (record dim {s.user_dim!r})"
                 for s, n in dropped
             )
             warn(
@@ -423,6 +423,20 @@ class SeriesWriter:
         """The buffered records of ``node`` stacked in their stored form."""
         data, _ = encode_array(self._series[node].buffer.peek())
         return data
+
+    def moved(self, old: Path, new: Path) -> None:
+        """Series at or below ``old`` are now below ``new`` (a commit renamed a node)."""
+
+        def rebase(path: Path) -> Path:
+            return (*new, *path[len(old) :]) if path[: len(old)] == old else path
+
+        for node in [n for n in self._series if n[: len(old)] == old]:
+            series = self._series.pop(node)
+            self._lockstep.remove(series)
+            series.node, series.group = rebase(series.node), rebase(series.group)
+            self._series[series.node] = series
+            self._lockstep.add(series)
+        self._by_key = {(rebase(g), k): s for (g, k), s in self._by_key.items()}
 
     def forget(self, prefix: Path) -> None:
         """Drop the series at or below ``prefix`` (deleted or replaced)."""
