@@ -369,8 +369,8 @@ def test_reserved_and_private_names(case: Case) -> None:
             si.d.path.append(1)
         with pytest.raises(AttributeError, match="'file_name' is a property"):
             si.file_name.read()
-        with pytest.raises(AttributeError, match="storage_driver"):
-            si.storage_driver.append(1)
+        with pytest.raises(AttributeError, match="Driver has no attribute 'append'$"):
+            si.storage_driver.append(1)  # a plain error, naming no node
         for private in ("_hidden", "__len__", "_repr_html_"):
             assert not hasattr(si.d, private)
         with pytest.raises(AttributeError, match="write"):
@@ -496,7 +496,6 @@ def test_dict_records_are_all_or_nothing(case: Case) -> None:
         for bad, error in [
             ({}, ValueError),
             ({"a": 1, "b": {"nested": 1}}, TypeError),
-            ({"a": 1, "b": None}, TypeError),
             ({"a/b": 1}, ValueError),
             ({1: 1}, TypeError),
         ]:
