@@ -7,8 +7,9 @@ with one attribute, ``unit``: the unit's name as openmm prints it
 ``"elementary charge"``).  Reading parses that name back without ``eval``: a small
 grammar (names, ``*``, ``/``, ``**`` with a number, parentheses, a leading ``/``)
 over the units that ``openmm.unit`` defines.  A unit whose name does not parse back
-to the same unit (one made by hand with a new name) is refused when it is written,
-so nothing is stored that cannot be read.
+to the same unit (one made by hand with a new name, or pound-mass, which openmm
+names like pound-force) is refused when it is written, so nothing is stored that
+cannot be read.
 """
 
 from __future__ import annotations
@@ -113,6 +114,17 @@ class _UnitParser:
         return unit
 
 
+def _same(parsed: Any, unit: Any) -> bool:
+    """``parsed`` is ``unit``: openmm's ``==`` compares names only (pound-mass ==
+    pound-force) and its compatibility checks are cached by name, so compare the
+    dimensions too, read from the units themselves."""
+
+    def dims(u: Any) -> list[tuple[str, float]]:
+        return sorted((dim.name, float(power)) for dim, power in u.iter_base_dimensions())
+
+    return bool(parsed == unit) and dims(parsed) == dims(unit)
+
+
 def codec() -> tuple[Encoder, Decoder]:
     """``(encode, decode)`` for ``openmm.unit.Quantity`` (imports openmm)."""
     import openmm.unit as u
@@ -135,17 +147,20 @@ def codec() -> tuple[Encoder, Decoder]:
         unit = quantity.unit
         text = str(unit)
         try:
-            same = parse_unit(text) == unit
+            same = _same(parse_unit(text), unit)
         except ValueError:
             same = False
         if not same:
             raise TypeError(
-                f"the unit {text!r} is not made of the units openmm.unit defines, so it "
-                "could not be read back by name; convert the quantity first"
+                f"the unit {text!r} does not name one unit of openmm.unit (unknown, or "
+                "ambiguous like pound), so it could not be read back by name; convert "
+                "the quantity to another unit first"
             )
         return np.asarray(quantity.value_in_unit(unit)), {UNIT_ATTR: text}
 
     def decode(values: np.ndarray, attrs: dict[str, Any]) -> Any:
+        if UNIT_ATTR not in attrs:
+            raise ValueError(f"a stored openmm Quantity needs a {UNIT_ATTR!r} attribute")
         unit = parse_unit(str(attrs[UNIT_ATTR]))
         value: Any = values
         if values.ndim == 0:

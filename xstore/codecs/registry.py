@@ -165,7 +165,9 @@ class Registry:
     # -- dispatch ---------------------------------------------------------------------------
     def encode(self, value: Any, ctx: EncodeContext) -> Node:
         """The node that stores ``value`` (see the module docstring for the order)."""
-        node = USER_CODEC.encode(value, ctx) if self._users or self._lazy else None
+        if self._lazy and type(value) not in self._lazy_seen:
+            self._activate_for(type(value))
+        node = USER_CODEC.encode(value, ctx) if self._users else None
         if node is not None:
             return node
         codec = self._exact.get(type(value))

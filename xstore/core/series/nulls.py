@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from xstore.codecs.nulls import Ranges, format_ranges, none_mask, parse_ranges, ranges_of
+from xstore.codecs.nulls import Ranges, format_ranges, parse_ranges, ranges_of
 
 
 class NoneRanges:
@@ -68,9 +68,10 @@ class NoneRanges:
         return True
 
     def mask(self, count: int) -> np.ndarray:
-        found = none_mask({"m": format_ranges(self.ranges)}, count)
-        assert found is not None
-        return found
+        mask = np.zeros(count, dtype=bool)
+        for start, stop in self.ranges:
+            mask[start : count if stop is None else stop] = True
+        return mask
 
     def text(self) -> str:
         return format_ranges(self.ranges)

@@ -127,12 +127,18 @@ class _Driver(IODriver):
         store = self.store
         if not parts:
             return store
-        if create:
-            return store.create_group("/".join(parts))
-        found = store["/".join(parts)]
-        if not isinstance(found, Group):
-            raise TypeError(f"/{'/'.join(parts)} holds a stored value, not a directory")
-        return found
+        key = "/".join(parts)
+        found = store.session.layout.resolve((), key)
+        if found.found:
+            assert found.entry is not None
+            if not found.entry.plain_group:
+                raise TypeError(f"/{key} holds a stored value, not a directory")
+            group = store[key]
+            assert isinstance(group, Group)
+            return group
+        if not create:
+            raise KeyError(f"/{key}: no such directory in {self.file_name}")
+        return store.create_group(key)
 
     def add_metadata(self, name: str, value: Any, path: str = "/") -> None:
         """Set metadata ``name`` of the node at ``path`` (the root by default);
