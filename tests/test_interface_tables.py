@@ -112,10 +112,18 @@ def test_none_is_still_refused_where_it_has_no_place(case: Case) -> None:
     with case.interface(case.path()) as si:
         with pytest.raises(TypeError, match="NoneType"):
             si.series.append(None)  # a series of values, not a table
+        si.series.append(1.0)
+        with pytest.raises(TypeError, match="only the columns of a table"):
+            si.series.write(None, at_index=0)
+        store = si.storage_driver.store
+        with pytest.raises(TypeError, match="only the columns of a table"):
+            store.set_record("series", 0, None)  # the dict-like face: the same rule
+        with pytest.raises(TypeError, match="only the columns of a table"):
+            store.session.series.append_none((), "series", None)
         si.t.append({"a": 1})
         with pytest.raises(TypeError):
             si.t.append({"a": {"nested": None}})
-        assert si.t.read() == [{"a": 1}]
+        assert si.t.read() == [{"a": 1}] and si.series.read().tolist() == [1.0]
 
 
 # -- record_dim -----------------------------------------------------------------------------------

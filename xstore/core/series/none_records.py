@@ -14,7 +14,7 @@ import numpy as np
 from xstore.codecs.arrays import encode_array
 from xstore.codecs.context import UserCodec
 from xstore.codecs.nulls import NONE, blank
-from xstore.core.layout import Core, Resolved
+from xstore.core.layout import TABLE_TAG, Core, Resolved
 from xstore.core.series.buffer import Series
 from xstore.core.series.lockstep import LockstepSets
 from xstore.core.series.nulls import NoneRanges
@@ -58,6 +58,7 @@ class NoneRecords:
         (see :mod:`xstore.codecs.nulls`); a new series is float64 until a value comes."""
         self._core.require_writable(f"append to {key!r}")
         found = self._target(group, key, "append to")
+        require_table(found, key)
         series = self._existing(found)
         if series is None:
             if record_dim is not None:
@@ -156,3 +157,13 @@ def untyped(series: Series, block: np.ndarray, codec: UserCodec | None) -> bool:
         and series.nones.all_none()
         and (codec is not None or block.dtype != series.dtype or block.shape[1:] != series.shape)
     )
+
+
+def require_table(found: Resolved, key: str) -> None:
+    """``TypeError`` unless ``found`` is a column of a table of records: the only
+    series that hold ``None`` records."""
+    if found.parent_tag != TABLE_TAG:
+        raise TypeError(
+            f"cannot store None as a record of {key!r}: only the columns of a table of "
+            "records (appended dicts) hold None"
+        )

@@ -33,7 +33,7 @@ from xstore.core.chunks import DEFAULT_CHUNK_BYTES, record_chunks
 from xstore.core.layout import Core, Entry, Resolved
 from xstore.core.series.buffer import Series
 from xstore.core.series.lockstep import LockstepSets, adopt_members, check_new_member
-from xstore.core.series.none_records import NoneRecords, check_dim, untyped
+from xstore.core.series.none_records import NoneRecords, check_dim, require_table, untyped
 from xstore.core.series.nulls import NoneRanges
 from xstore.core.series.records import to_block
 from xstore.model import CLASS, DTYPE, TYPE, Var
@@ -418,6 +418,8 @@ class SeriesWriter(NoneRecords):
         found = self._target(group, key, "write a record of")
         if not found.found:
             raise KeyError(key)
+        if value is None:
+            require_table(found, key)
         assert found.entry is not None
         series = self._series.get(found.node)
         if series is None:
