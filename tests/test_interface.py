@@ -369,8 +369,8 @@ def test_reserved_and_private_names(case: Case) -> None:
             si.d.path.append(1)
         with pytest.raises(AttributeError, match="'file_name' is a property"):
             si.file_name.read()
-        with pytest.raises(AttributeError, match="storage_driver"):
-            si.storage_driver.append(1)
+        with pytest.raises(AttributeError, match=r"Driver has no attribute 'append'$"):
+            si.storage_driver.append(1)  # a plain error, naming no node
         for private in ("_hidden", "__len__", "_repr_html_"):
             assert not hasattr(si.d, private)
         with pytest.raises(AttributeError, match="write"):
@@ -496,7 +496,6 @@ def test_dict_records_are_all_or_nothing(case: Case) -> None:
         for bad, error in [
             ({}, ValueError),
             ({"a": 1, "b": {"nested": 1}}, TypeError),
-            ({"a": 1, "b": None}, TypeError),
             ({"a/b": 1}, ValueError),
             ({1: 1}, TypeError),
         ]:
@@ -776,6 +775,8 @@ def test_doc_examples_run(source: str, tmp_path: Path, monkeypatch: pytest.Monke
     text = (ROOT / name).read_text()
     if heading:
         text = text.split(f"## {heading}")[1].split("\n## ")[0]
+    if "import openmm" in text:
+        pytest.importorskip("openmm", reason="openmm (the test extra) is not installed")
     blocks = [b for b in python_blocks(text) if "register_codec(cls," not in b]
     assert blocks
     monkeypatch.chdir(tmp_path)

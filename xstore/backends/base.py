@@ -116,6 +116,13 @@ class Backend(ABC):
         """The chunk shape of a variable (None: not chunked)."""
         return None
 
+    def native(self, node: Path) -> Any:
+        """The object of the library below for a group or variable (e.g. a
+        ``netCDF4.Group``), with everything written so far visible through it, for
+        users who need that library's own API.  ``NotImplementedError`` if the backend
+        has none to hand out."""
+        raise NotImplementedError(f"the {self.name} backend has no native objects to hand out")
+
     # -- lifetime --------------------------------------------------------------------
     @abstractmethod
     def flush(self) -> None:

@@ -1,7 +1,9 @@
 """The registry xstore uses, built explicitly, and ``register_codec``.
 
 Every codec and JSON extension xstore knows is listed here, in the order that
-decides which one stores a value (see :mod:`xstore.codecs.registry`).
+decides which one stores a value (see :mod:`xstore.codecs.registry`), and so are the
+codecs registered lazily for classes of optional packages (``openmm.unit.Quantity``),
+which import nothing until a value of the class is seen.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import dataclasses
 import numpy as np
 import xarray as xr
 
-from xstore.codecs import builtin, objects, records, xarray_
+from xstore.codecs import builtin, objects, openmm_units, records, xarray_
 from xstore.codecs.classes import class_spec
 from xstore.codecs.context import Decoder, Encoder
 from xstore.codecs.registry import Registry
@@ -48,6 +50,7 @@ REGISTRY = Registry(
     decode_only=[builtin.STR_BYTES, records.RECORDS],
     json_extensions=[objects.STORABLE_JSON, objects.DATACLASS_JSON, *xarray_.JSON_EXTENSIONS],
 )
+REGISTRY.register_lazy(openmm_units.MODULE, openmm_units.QUALNAME, openmm_units.codec)
 
 
 def register_codec(cls: type, encode: Encoder, decode: Decoder) -> None:

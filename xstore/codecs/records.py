@@ -8,7 +8,8 @@ xstore decodes it as a list of dicts, one per record, reading each column once.
 Values come back as :meth:`numpy.ndarray.tolist` gives them for the default dtypes
 (bool, int64, float64, complex128, str: the Python scalar) and as numpy scalars or
 arrays otherwise (``np.float32`` stays ``np.float32``, a frame stays an array).
-Columns of a registered codec are decoded record by record.
+Columns of a registered codec are decoded record by record.  ``None`` values are
+marked per column (:mod:`xstore.codecs.nulls`) and come back as ``None``.
 
 The codec is never chosen when encoding: a list of dicts given to ``save`` or a
 store stays a list.
@@ -22,6 +23,7 @@ import numpy as np
 
 from xstore.codecs.arrays import decode_array
 from xstore.codecs.context import Codec, DecodeContext, EncodeContext
+from xstore.codecs.nulls import none_mask
 from xstore.codecs.user import codec_attrs, stored_codec
 from xstore.errors import StoreError
 from xstore.model import TYPE, Node, Tree, Var
@@ -39,14 +41,25 @@ def _column(node: Node, ctx: DecodeContext) -> list[Any]:
     if not isinstance(node, Var) or not node.growable:
         raise StoreError(f"{ctx.path} in the table of records is not a series ({ctx.location})")
     data = np.asarray(node.data)
+    nones = none_mask(node.attrs, len(data))
+    if nones is not None and nones.all():
+        return [None] * len(data)  # no value yet, so no type to decode
     arr = decode_array(data, node.attrs)
     if node.attrs.get(TYPE) == "codec":
         codec = stored_codec(node, ctx)
         attrs = codec_attrs(node.attrs, ctx)
-        return [codec.decode(arr[i], attrs) for i in range(len(arr))]
+        return [
+            None if nones is not None and nones[i] else codec.decode(arr[i], attrs)
+            for i in range(len(arr))
+        ]
     if arr.ndim == 1 and (arr.dtype in _AS_PYTHON or arr.dtype.kind in "UO"):
-        return arr.tolist()
-    return list(arr)
+        values = arr.tolist()
+    else:
+        values = list(arr)
+    if nones is not None:
+        for i in np.flatnonzero(nones).tolist():
+            values[i] = None
+    return values
 
 
 def decode_records(node: Node, ctx: DecodeContext) -> list[dict[str, Any]]:

@@ -9,10 +9,17 @@ bits, a dict with non-str keys, an object array), which passes it on down the li
 A :class:`Registry` is an ordinary object built from explicit lists (see
 :mod:`xstore.codecs.defaults` for the one xstore uses); nothing registers itself by
 being imported.
+
+A codec for a class of an optional package is registered *lazily*
+(:meth:`Registry.register_lazy`): the registry knows the class by name
+(``module:qualname``) and asks the factory for the codec the first time a value of
+that class is encoded or a stored value names that class, so the package is never
+imported by xstore itself unless a stored value needs it.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -30,6 +37,8 @@ from xstore.codecs.user import USER_CODEC
 from xstore.model import Node, Var, tag_of
 
 Accepts = Callable[[Any], bool]
+#: makes the codec of a lazily registered class: ``() -> (encode, decode)``
+LazyFactory = Callable[[], tuple[Encoder, Decoder]]
 
 
 class Registry:
@@ -54,6 +63,9 @@ class Registry:
         self._json_by_tag = {e.tag: e for e in self._json}
         self._users: dict[type, UserCodec] = {}
         self._users_by_spec: dict[str, UserCodec] = {}
+        self._lazy: dict[str, LazyFactory] = {}  # spec -> factory, until activated
+        self._lazy_failed: dict[str, str] = {}  # spec -> why its codec could not be made
+        self._lazy_seen: set[type] = set()  # classes already checked against ``_lazy``
 
     # -- user codecs ------------------------------------------------------------------------
     def register_user(self, cls: type, spec: str, encode: Encoder, decode: Decoder) -> None:
@@ -61,6 +73,7 @@ class Registry:
         registering a class again replaces its codec."""
         codec = UserCodec(cls, spec, encode, decode)
         self.unregister_user(cls)
+        self._lazy.pop(spec, None)  # the user's codec replaces a built-in lazy one
         self._users[cls] = codec
         self._users_by_spec[spec] = codec
 
@@ -74,6 +87,8 @@ class Registry:
 
     def user_codec_for(self, value: Any) -> UserCodec | None:
         """The user codec of ``value``'s class or of its nearest registered base."""
+        if self._lazy and type(value) not in self._lazy_seen:
+            self._activate_for(type(value))
         if not self._users:
             return None
         for base in type(value).__mro__:
@@ -84,7 +99,61 @@ class Registry:
 
     def user_codec(self, spec: str) -> UserCodec | None:
         """The user codec registered for the class named ``spec`` (``module:qualname``)."""
-        return self._users_by_spec.get(spec)
+        codec = self._users_by_spec.get(spec)
+        if codec is None and spec in self._lazy:
+            self._activate(spec)
+            codec = self._users_by_spec.get(spec)
+        return codec
+
+    # -- lazily registered codecs -------------------------------------------------------
+    def register_lazy(self, module: str, qualname: str, factory: LazyFactory) -> None:
+        """Know a codec for the class ``module:qualname`` without importing ``module``.
+
+        ``factory()`` returns ``(encode, decode)`` as for :meth:`register_user`; it is
+        called, and the class imported, the first time a value of that class (or of a
+        subclass) is encoded or a stored value names the class.  A codec the user
+        registers for the class replaces this one.
+        """
+        spec = f"{module}:{qualname}"
+        if spec in self._users_by_spec:
+            return
+        self._lazy[spec] = factory
+        self._lazy_failed.pop(spec, None)
+        self._lazy_seen.clear()
+
+    def lazy_specs(self) -> list[str]:
+        """The classes whose codec is known but not made yet (``module:qualname``)."""
+        return list(self._lazy)
+
+    def unavailable(self, spec: str) -> str | None:
+        """Why the lazily registered codec of ``spec`` could not be made (None: it could,
+        or there is none)."""
+        return self._lazy_failed.get(spec)
+
+    def _activate_for(self, cls: type) -> None:
+        """Make the lazy codecs of ``cls`` and its bases (a value of ``cls`` exists, so
+        their modules are imported already)."""
+        self._lazy_seen.add(cls)
+        for base in cls.__mro__:
+            spec = f"{base.__module__}:{base.__qualname__}"
+            if spec in self._lazy:
+                self._activate(spec, base)
+
+    def _activate(self, spec: str, cls: type | None = None) -> None:
+        factory = self._lazy.pop(spec)
+        try:
+            if cls is None:
+                module, qualname = spec.split(":")
+                found: Any = importlib.import_module(module)
+                for part in qualname.split("."):
+                    found = getattr(found, part)
+                cls = found
+            encode, decode = factory()
+        except Exception as exc:  # ImportError above all: the optional package is missing
+            self._lazy_failed[spec] = f"{type(exc).__name__}: {exc}"
+            return
+        assert isinstance(cls, type)
+        self.register_user(cls, spec, encode, decode)
 
     # -- JSON -------------------------------------------------------------------------------
     def json_extension_for(self, value: Any) -> JsonExtension | None:
@@ -96,6 +165,8 @@ class Registry:
     # -- dispatch ---------------------------------------------------------------------------
     def encode(self, value: Any, ctx: EncodeContext) -> Node:
         """The node that stores ``value`` (see the module docstring for the order)."""
+        if self._lazy and type(value) not in self._lazy_seen:
+            self._activate_for(type(value))
         node = USER_CODEC.encode(value, ctx) if self._users else None
         if node is not None:
             return node

@@ -75,6 +75,12 @@ def stored_codec(node: Var, ctx: DecodeContext) -> UserCodec:
     spec = str(node.attrs[CLASS])
     codec = ctx.dispatch.user_codec(spec)
     if codec is None:
+        why = ctx.dispatch.unavailable(spec)
+        if why is not None:
+            raise TypeError(
+                f"{ctx.path} holds a {spec}; xstore has a built-in codec for it, but "
+                f"it needs a package that cannot be imported here ({why})"
+            )
         raise TypeError(
             f"{ctx.path} holds a {spec} stored by a registered codec; "
             "call xstore.register_codec for that class before reading it"

@@ -217,6 +217,13 @@ class Core(Committing):
         """Dimensions (stored names) defined in ``group``, with their sizes."""
         return self._backend.dims(group)
 
+    def native(self, node: Path) -> Any:
+        """The backend library's own object for ``node`` (see ``Backend.native``), with
+        the records buffered in this process written and flushed first."""
+        if self._backend.writable:
+            self.flush()
+        return self._backend.native(node)
+
     def dims_above(self, group: Path) -> set[str]:
         """Dimension names (stored) of ``group`` and of every group above it."""
         return {dim for depth in range(len(group) + 1) for dim in self.dims(group[:depth])}

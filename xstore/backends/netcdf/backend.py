@@ -269,6 +269,14 @@ class NetCDFBackend(Backend):
     def chunks(self, node: Path) -> tuple[int, ...] | None:
         return self._engine.chunks(self._var(node))
 
+    def native(self, node: Path) -> Any:
+        """The engine's own object (netCDF4 ``Dataset``/``Group``/``Variable``, or
+        h5netcdf's), after writing the data of variables defined since the last batch.
+        It is the handle xstore writes through, so it sees every later write; it is
+        replaced when something is deleted (netCDF cannot delete in place)."""
+        self._write_pending()
+        return self._obj(node)
+
     def _commit_record(self, group: Path) -> dict[str, int]:
         record = self._commits.get(group)
         if record is None:

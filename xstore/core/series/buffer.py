@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from xstore.codecs.context import UserCodec
+from xstore.core.series.nulls import NoneRanges
 from xstore.names import Path
 
 _FAST_SCALARS = {float: np.dtype(np.float64), int: np.dtype(np.int64), bool: np.dtype(bool)}
@@ -98,6 +99,7 @@ class Series:
     codec_attrs: dict[str, Any] | None = None
     user_dim: str | None = None  # the record_dim name users pass (None: the series' own)
     alive: bool = True  # False once deleted or replaced (cached references must not use it)
+    nones: NoneRanges | None = None  # the records that are None (tables of records only)
     push: Callable[[Any], bool] = field(default=lambda value: False, repr=False)
 
     def __post_init__(self) -> None:

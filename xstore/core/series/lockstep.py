@@ -65,26 +65,32 @@ def check_new_member(
     key: str,
     known: Callable[[Path], bool],
     adopt: Adopt,
+    records: int = 0,
 ) -> None:
-    """Raise ``ValueError`` unless a new series ``key`` in ``parent`` may use the
-    record dimension ``record_dim``: a set that has records on disk takes no new
-    member, and no other group on the path may use the name."""
+    """Raise ``ValueError`` unless a new series ``key`` in ``parent``, starting with
+    ``records`` records, may use the record dimension ``record_dim``: a new member of
+    a set must bring at least the records the set has on disk, and no other group on
+    the path may use the name.  An empty dimension that no series uses (made by other
+    tools, e.g. openmmtools' ``check_infinite_dimension``) is taken over."""
     members = sets.get(parent, stored_dim)
-    if members is None and stored_dim in core.dims(parent):
+    dims = core.dims(parent)
+    if members is None and stored_dim in dims:
         adopt_members(core, parent, stored_dim, known, adopt)
         members = sets.get(parent, stored_dim)
-        if members is None:
+        if members is None and dims[stored_dim] != 0:
             raise ValueError(
                 f"record_dim {record_dim!r} is already a dimension of this group ({key!r})"
             )
     if members:
         committed = min(s.written for s in members)
-        if committed > 0:
+        if committed > records:
             raise ValueError(
                 f"record_dim {record_dim!r} already holds {committed} records on disk; "
                 f"a variable sharing it must be appended from the first record ({key!r})"
             )
         return
+    if members is None and stored_dim in dims:
+        return  # an empty dimension of this group: nothing else uses the name
     for depth in range(len(parent)):
         if stored_dim in core.dims(parent[:depth]):
             raise ValueError(

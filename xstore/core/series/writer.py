@@ -25,6 +25,7 @@ import numpy as np
 
 from xstore.codecs.arrays import INT64_MAX, INT64_MIN, decode_array, encode_array
 from xstore.codecs.context import Codecs, UserCodec
+from xstore.codecs.nulls import NONE, blank
 from xstore.codecs.user import TAG as CODEC_TAG
 from xstore.codecs.user import codec_attrs as written_codec_attrs
 from xstore.codecs.user import codec_var_attrs
@@ -33,6 +34,8 @@ from xstore.core.entries import Entry, Resolved
 from xstore.core.layout import Core
 from xstore.core.series.buffer import Series
 from xstore.core.series.lockstep import LockstepSets, adopt_members, check_new_member
+from xstore.core.series.none_records import NoneRecords, check_dim, require_table, untyped
+from xstore.core.series.nulls import NoneRanges
 from xstore.core.series.records import to_block
 from xstore.errors import IncompleteFrameWarning, warn
 from xstore.model import CLASS, DTYPE, TYPE, Var
@@ -59,7 +62,7 @@ class SeriesOptions:
             raise ValueError("chunk_bytes must be positive")
 
 
-class SeriesWriter:
+class SeriesWriter(NoneRecords):
     """All series of one open store."""
 
     def __init__(self, core: Core, codecs: Codecs, options: SeriesOptions) -> None:
@@ -128,6 +131,8 @@ class SeriesWriter:
         writer, ndarray = self, np.ndarray
         if buffer.block is None or series.codec is not None:  # strings, codec records
             return lambda value: False
+        if series.nones is not None and series.nones.open:  # the next value closes the range
+            return lambda value: False
         if series.chunk_rows == 1 and _alone(series):  # every record is written directly
             return lambda value: False
 
@@ -186,25 +191,40 @@ class SeriesWriter:
         self._core.require_writable(f"append to {key!r}")
         found = self._target(group, key, "append to")
         series = self._existing(found)
-        block, codec, attrs = to_block(self._codecs, series, value, single, key)
+        block, codec, attrs = self._to_block(series, value, single, key)
         if series is None:
             if record_dim is not None:
                 encode_name(record_dim)  # a bad name fails before anything is written
             parent = self._core.create_groups(found.parent, found.parts[found.depth : -1])
             series = self._create(parent, found.name, block, codec, attrs, record_dim, key)
         else:
-            _check_dim(series, record_dim, key)
+            check_dim(series, record_dim, key)
+            if series.nones is not None:
+                series = self._values_after_nones(series, block, codec, attrs, key)
         self._by_key[(group, key)] = series
+        self._buffer(series, block)
+        return series
+
+    def _to_block(
+        self, series: Series | None, value: Any, single: bool, key: str
+    ) -> tuple[np.ndarray, UserCodec | None, dict[str, Any] | None]:
+        """``value`` as records of ``series`` (see :func:`to_block`); a series of only
+        ``None`` records so far has no type yet, so the value is taken as it is."""
+        if series is not None and series.nones is not None and series.nones.all_none():
+            series = None
+        return to_block(self._codecs, series, value, single, key)
+
+    def _buffer(self, series: Series, block: np.ndarray) -> None:
+        """Buffer checked records (or write whole chunks of a lone series directly)."""
         if len(block) >= series.chunk_rows and not len(series.buffer) and _alone(series):
             # whole chunks of a series no other one waits for: straight to the backend,
             # from the caller's array (the backend copies it now), never into the buffer
             self._core.write_records(series.node, series.written, block)
             series.written += len(block)
-            return series
+            return
         series.buffer.add(block)
         self._budget -= series.record_bytes * len(block)
         self._bound_reached(series, len(block))
-        return series
 
     # -- creating and adopting series ----------------------------------------------------------
     def _create(
@@ -216,7 +236,11 @@ class SeriesWriter:
         attrs: dict[str, Any] | None,
         record_dim: str | None,
         key: str,
+        records: int = 0,
     ) -> Series:
+        """A new series for records like ``block`` (written by the caller); ``records``:
+        how many records it starts with (a new member of a lockstep set must start
+        with every record already on disk)."""
         core = self._core
         stored = encode_name(name)
         strings = block.dtype.kind in "UO"
@@ -236,6 +260,7 @@ class SeriesWriter:
                 key,
                 self._series.__contains__,
                 self._adopt,
+                records,
             )
         var_attrs = dict(extra)
         if codec is not None:
@@ -293,6 +318,7 @@ class SeriesWriter:
             1, int(np.prod(sample.shape[1:], dtype=np.int64)) * max(1, dtype.itemsize)
         )
         series.chunk_rows = (core.chunks(node) or (1,))[0]
+        series.nones = NoneRanges.from_attrs(attrs, NONE)
         self._register(series)
         return series
 
@@ -360,12 +386,13 @@ class SeriesWriter:
         checks every record first."""
         self._core.require_writable(f"append to {key!r}")
         series = self._existing(self._target(group, key, "append to"))
-        to_block(self._codecs, series, value, True, key)
+        if value is not None:  # None: a blank record (see append_none)
+            self._to_block(series, value, True, key)
         if series is None:
             if record_dim is not None:
                 encode_name(record_dim)
             return
-        _check_dim(series, record_dim, key)
+        check_dim(series, record_dim, key)
 
     def set_records(self, group: Path, index: int, values: Mapping[str, Any]) -> None:
         """Overwrite record ``index`` of each series in ``values`` (keys relative to
@@ -377,30 +404,43 @@ class SeriesWriter:
         index out of range (negative counts from the end) ``IndexError``.
         """
         targets = [self._record_target(group, key, index, value) for key, value in values.items()]
-        for series, row, block in targets:
-            if row >= series.written:
-                record = block[0]
-                if isinstance(record, np.ndarray):
-                    record = record.copy()  # not a view of the caller's array
-                series.buffer.put(row - series.written, record)
-                continue
-            if series.dtype.kind == "O":  # strings are stored as object arrays
-                strings = np.empty(block.shape, dtype=object)
-                strings[...] = block
-                block = strings
-            data, _ = encode_array(block)
-            self._core.write_part(series.node, data, (slice(row, row + 1),))
+        for key, (series, row, (block, codec, attrs)) in zip(values, targets, strict=True):
+            none = values[key] is None
+            if not none and untyped(series, block, codec):
+                series = self._retype(series, block, codec, attrs, key)
+            if none:  # marked before the blank is written, unmarked after the value is
+                self._mark_none(series, row, True)
+            self._put_record(series, row, block)
+            if not none and series.nones is not None:
+                self._mark_none(series, row, False)
+
+    def _put_record(self, series: Series, row: int, block: np.ndarray) -> None:
+        if row >= series.written:
+            record = block[0]
+            if isinstance(record, np.ndarray):
+                record = record.copy()  # not a view of the caller's array
+            series.buffer.put(row - series.written, record)
+            return
+        if series.dtype.kind == "O":  # strings are stored as object arrays
+            strings = np.empty(block.shape, dtype=object)
+            strings[...] = block
+            block = strings
+        data, _ = encode_array(block)
+        self._core.write_part(series.node, data, (slice(row, row + 1),))
 
     def _record_target(
         self, group: Path, key: str, index: int, value: Any
-    ) -> tuple[Series, int, np.ndarray]:
-        """The series, the record number and the checked record (a block of one)."""
+    ) -> tuple[Series, int, tuple[np.ndarray, UserCodec | None, dict[str, Any] | None]]:
+        """The series, the record number and the checked record (a block of one, a
+        blank for ``None``) with its codec and the codec's attributes."""
         self._core.require_writable(f"write a record of {key!r}")
         if isinstance(index, bool) or not isinstance(index, int | np.integer):
             raise TypeError(f"a record index must be an integer, not {type(index).__name__}")
         found = self._target(group, key, "write a record of")
         if not found.found:
             raise KeyError(key)
+        if value is None:
+            require_table(found, key)
         assert found.entry is not None
         series = self._series.get(found.node)
         if series is None:
@@ -411,8 +451,9 @@ class SeriesWriter:
         row = int(index) + count if index < 0 else int(index)
         if not 0 <= row < count:
             raise IndexError(f"record {index} is out of range for {key!r} ({count} records)")
-        block, _, _ = to_block(self._codecs, series, value, True, key)
-        return series, row, block
+        if value is None:
+            return series, row, (blank(series.shape, series.dtype), None, None)
+        return series, row, self._to_block(series, value, True, key)
 
     # -- reading (records still buffered are part of the series) ---------------------------------
     def pending(self, node: Path) -> int:
@@ -456,9 +497,3 @@ def _user_path(node: Path) -> str:
 def _alone(series: Series) -> bool:
     """A series along its own record dimension: no other series shares its frames."""
     return is_internal(series.dim)
-
-
-def _check_dim(series: Series, record_dim: str | None, key: str) -> None:
-    if record_dim is not None and encode_name(record_dim) != series.dim:
-        shown = "its own" if is_internal(series.dim) else repr(series.dim)
-        raise ValueError(f"{key!r} is a series along {shown} record dimension, not {record_dim!r}")

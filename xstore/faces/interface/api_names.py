@@ -87,6 +87,3 @@ else:
             bound = _BoundApi(self.func, node)
             node.__dict__[self.func.__name__] = bound  # bound once per node (hot paths)
             return bound
-
-
-# -- what a path holds (the one place this face looks at the core's index) --------------------

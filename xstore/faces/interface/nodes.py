@@ -16,10 +16,11 @@ appendable variable a series (``append``), or a *table of records* (appended dic
 static variable     any other stored value (``write``): arrays, dicts, objects, ...
 ==================  =================================================================
 
-Appended dicts make a table: a group tagged ``records`` holding one series per key,
-all along one record dimension (named ``record``, or ``record_1``, ... if a key is
-called so).  ``read()`` (and ``xstore.load``, and ``store[key]``) give a list of
-dicts; plain xarray sees a Dataset whose variables share that dimension.
+Paths are walked by the core's one rule (:mod:`~.lookup`), as ``xstore.open`` walks
+keys: through directories and into stored dicts (``si.params.T`` is the key ``T`` of
+the dict ``params``), never into a table.  Appended dicts make a table
+(:mod:`~.tables`): ``read()`` (and ``xstore.load``, and ``store[key]``) give a list of
+dicts; plain xarray sees a Dataset whose variables share one record dimension.
 
 The names of the API (:data:`RESERVED`) are never directories or variables: using
 one as such raises an ``AttributeError`` that says so; ``node["name"]`` reaches a
@@ -29,54 +30,17 @@ node of any name.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from xstore.codecs.attrs import encode_value
-from xstore.codecs.records import table_node
-from xstore.core.layout import TABLE_TAG, Kind
+from xstore.faces.interface import tables
 from xstore.faces.interface.api_names import RESERVED, ApiStr, api, clash
-from xstore.faces.interface.drivers import IODriver
+from xstore.faces.interface.driver_base import IODriver
+from xstore.faces.interface.lookup import KIND_WORDS, Found, find, names
 from xstore.faces.store import CODECS, Store
 from xstore.names import Path, split_key
 
-__all__ = ["RESERVED", "StorageInterface"]
-
-
-@dataclass(frozen=True, slots=True)
-class _Found:
-    kind: str  # "missing", "directory", "series", "table" or "value"
-    depth: int  # how many components of the path it describes (fewer: an ancestor)
-    stored: Path  # stored path of that node (of the deepest existing group if missing)
-    tag: str | None = None  # the type tag of a group holding a value (None for variables)
-
-
-def _find(store: Store, parts: tuple[str, ...]) -> _Found:
-    layout = store.session.layout
-    if not parts:
-        return _Found("directory", 0, ())
-    found = layout.resolve((), "/".join(parts))
-    if found.parent_tag == TABLE_TAG:  # the interface never looks inside a table
-        return _Found("table", found.depth, found.parent, TABLE_TAG)
-    if found.entry is None:
-        return _Found("missing", found.depth, found.parent)
-    kind = layout.kind(found.parent, found.entry)
-    if kind is Kind.GROUP:  # only the last component can end here
-        return _Found("directory", len(parts), found.node)
-    tag = found.entry.tag if found.entry.is_group else None
-    return _Found(_KINDS[kind], found.depth + 1, found.node, tag)
-
-
-_KINDS = {
-    Kind.SERIES: "series",
-    Kind.TABLE: "table",
-    Kind.VALUE: "value",
-    Kind.MAPPING: "value",
-}
-
-
-def _columns(store: Store, table: Path) -> list[str]:
-    return list(store.session.layout.index(table))
+__all__ = ["RESERVED", "StorageInterface", "kind_of"]
 
 
 # -- nodes --------------------------------------------------------------------------------------
@@ -84,13 +48,6 @@ def _columns(store: Store, table: Path) -> list[str]:
 # values whose attributes are metadata only, kept when the value is replaced: every
 # variable (tag None here) and groups of these tags (an xarray object's are its own)
 _METADATA_KEPT = (None, "dict", "list", "tuple", "set", "frozenset")
-
-_KIND_WORDS = {
-    "directory": "a directory",
-    "series": "an appendable variable",
-    "table": "an appendable variable (records of dicts)",
-    "value": "a static variable",
-}
 
 
 class _Node:
@@ -177,27 +134,28 @@ class _Node:
         )
 
     def __dir__(self) -> Iterator[str]:
-        names = set(RESERVED) | set(object.__dir__(self))
-        if not self._store.closed and _find(self._store, self._parts).kind == "directory":
-            group = self._store[self._key] if self._parts else self._store
-            names.update(name for name in group if name.isidentifier())
-        return iter(sorted(names))
+        listed = set(RESERVED) | set(object.__dir__(self))
+        if not self._store.closed:
+            found = find(self._store, self._parts)
+            if found.has_keys and found.depth == len(self._parts):
+                listed.update(name for name in names(self._store, found) if name.isidentifier())
+        return iter(sorted(listed))
 
     # -- kinds --------------------------------------------------------------------------
-    def _locate(self, action: str) -> _Found:
+    def _locate(self, action: str) -> Found:
         """What this node is; ``TypeError`` if an ancestor is a variable."""
-        found = _find(self._store, self._parts)
+        found = find(self._store, self._parts)
         if found.kind != "missing" and found.depth < len(self._parts):
             ancestor = "/" + "/".join(self._parts[: found.depth])
             raise TypeError(
-                f"cannot {action} {self.path}: {ancestor} is {_KIND_WORDS[found.kind]}, "
+                f"cannot {action} {self.path}: {ancestor} is {KIND_WORDS[found.kind]}, "
                 "not a directory"
             )
         return found
 
-    def _wrong_kind(self, action: str, found: _Found, hint: str = "") -> TypeError:
+    def _wrong_kind(self, action: str, found: Found, hint: str = "") -> TypeError:
         more = f"; {hint}" if hint else ""
-        return TypeError(f"cannot {action} {self.path}: it is {_KIND_WORDS[found.kind]}{more}")
+        return TypeError(f"cannot {action} {self.path}: it is {KIND_WORDS[found.kind]}{more}")
 
     # -- operations -----------------------------------------------------------------------
     @api
@@ -245,29 +203,27 @@ class _Node:
         if found.kind == "series":
             self._store.set_record(self._key, index, data)
         elif found.kind == "table":
-            if not isinstance(data, dict):
-                raise self._wrong_kind(
-                    "write a record of", found, f"its records are dicts, not {type(data).__name__}"
-                )
-            values = self._record_values(data, _columns(self._store, found.stored))
-            self._store.session.series.set_records((), index, values)
+            tables.write_record(self._store, self.path, self._key, data, found, index)
         else:
             raise self._wrong_kind(
                 "write a record of", found, "at_index needs an appendable variable"
             )
 
     @api
-    def append(self, data: Any) -> None:
+    def append(self, data: Any, record_dim: str | None = None) -> None:
         """Append one record, creating an appendable variable on first use.
 
         The first record fixes the record shape and dtype (scalars read back with
         shape ``(n,)``, lists and arrays of shape ``s`` as one array ``(n, *s)``).
-        Dicts of plain values make a table of records that reads back as a list of
-        dicts; every dict must have the keys of the first.  ``append`` on a static
-        variable or a directory raises ``TypeError``.
+        Dicts make a table of records that reads back as a list of dicts; every dict
+        must have the keys of the first, and a value may be ``None``.  ``record_dim``
+        names the record dimension, so that variables appended in step (positions,
+        time, energy) share it in xarray; the first append fixes it.  ``append`` on a
+        static variable or a directory raises ``TypeError``.
         """
         if self._appending and not isinstance(data, dict):
-            self._store.append(self._key, data)  # the hot path: no lookup of the kind
+            # the hot path: no lookup of the kind
+            self._store.append(self._key, data, record_dim=record_dim)
             return
         found = self._locate("append to")
         if found.kind in ("directory", "value"):
@@ -276,55 +232,15 @@ class _Node:
         if isinstance(data, dict):
             if found.kind == "series":
                 raise self._wrong_kind("append a dict to", found, "its records are not dicts")
-            self._append_record(data, found)
+            tables.append_record(self._store, self.path, self._parts, data, found, record_dim)
         else:
             if found.kind == "table":
                 raise self._wrong_kind(
                     "append to", found, f"its records are dicts, not {type(data).__name__}"
                 )
-            self._store.append(self._key, data)
+            self._store.append(self._key, data, record_dim=record_dim)
             object.__setattr__(self, "_appending", True)
         self._bound()
-
-    def _record_values(self, record: dict[str, Any], columns: list[str]) -> dict[str, Any]:
-        """The record as ``{column path: value}``, checked against the table's keys."""
-        if not record:
-            raise ValueError(f"cannot store an empty dict as a record of {self.path}")
-        for key in record:
-            if not isinstance(key, str):
-                raise TypeError(f"keys of records must be str, not {key!r} ({self.path})")
-            if len(split_key(key)) != 1:
-                raise ValueError(f"key {key!r} of a record of {self.path} contains '/'")
-        if columns and set(record) != set(columns):
-            raise ValueError(
-                f"records of {self.path} have the keys {sorted(columns)}, not {sorted(record)}"
-            )
-        return {f"{self._key}/{key}": value for key, value in record.items()}
-
-    def _append_record(self, record: dict[str, Any], found: _Found) -> None:
-        store = self._store
-        columns = _columns(store, found.stored) if found.kind == "table" else []
-        values = self._record_values(record, columns)
-        dim = None
-        if not columns:  # a new table: its columns share a new record dimension, named
-            # unlike its keys and the dimensions above it (xarray aligns those)
-            above = found.stored[:-1] if found.kind == "table" else found.stored
-            taken = set(record) | store.session.layout.dims_above(above)
-            dim = next(d for d in _dim_names() if d not in taken)
-        writer = store.session.series
-        for key, value in values.items():  # all or nothing: check every value first
-            writer.check_append((), key, value, dim)
-        created = found.kind == "missing"
-        if created:
-            parent = store.create_group("/".join(self._parts[:-1])) if self._parts[1:] else store
-            parent.session.layout.write_node(parent.stored_path, self._parts[-1], table_node())
-        try:
-            for key, value in values.items():
-                store.append(key, value, record_dim=dim)
-        except BaseException:
-            if created:
-                del store[self._key]
-            raise
 
     @api
     def read(self) -> Any:
@@ -389,12 +305,10 @@ class _Node:
                     attrs[name] = value
 
 
-def _dim_names() -> Iterator[str]:
-    yield "record"
-    n = 1
-    while True:
-        yield f"record_{n}"
-        n += 1
+def kind_of(node: _Node) -> str:
+    """What ``node`` is: ``"missing"``, ``"directory"``, ``"series"``, ``"table"`` or
+    ``"value"`` (``TypeError`` if a variable stands on its path)."""
+    return node._locate("find").kind
 
 
 def _check_metadata(name: Any, value: Any, where: str) -> None:
