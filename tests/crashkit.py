@@ -96,12 +96,14 @@ def write_store(path: str, log_path: str, engine: str, seed: int, stop: int = 0)
                 store.append("series/y", np.full(4, n, dtype=np.int16), record_dim="frame")
                 n += 1
             if rng.random() < 0.3:
+                log("flush")
                 store.flush()
                 log("flushed")
                 flushes += 1
                 if flushes == stop:
                     break
     log("flushed")  # closed cleanly: close flushed everything
+    log("closed")
 
 
 def store_len(store: Any) -> int:
@@ -136,6 +138,7 @@ class Expected:
     flushed_records: int = 0
     appended: int = 0
     ever_flushed: bool = False
+    in_flush: bool = False  # killed inside a flush (or inside the close's flush)
 
 
 _ABSENT = object()
@@ -164,7 +167,12 @@ def expected_from_log(log_path: str) -> Expected:
             after.setdefault(rest[0], []).append(_ABSENT)
         elif word == "append":
             appended += 1
+        elif word in ("flush", "open"):
+            out.in_flush = True  # opening a store writes to it too
+        elif word == "opened":
+            out.in_flush = False
         elif word == "flushed":
+            out.in_flush = False
             out.flushed_values = dict(state)
             out.flushed_records = appended
             out.ever_flushed = True

@@ -27,6 +27,7 @@ sys.path.insert(0, str(HERE))
 import crashkit  # noqa: E402
 
 import xstore  # noqa: E402
+from xstore.tools.check import check  # noqa: E402
 
 FORMATS = {
     "netcdf4": (".nc", {"engine": "netcdf4"}, "hdf5"),
@@ -61,7 +62,11 @@ def plain_problems(path: str, suffix: str) -> list[str]:
     return []
 
 
-def run(fmt: str, scenario: str, seed: int, folder: str, max_delay: float) -> list[str]:
+def run(
+    fmt: str, scenario: str, seed: int, folder: str, max_delay: float
+) -> tuple[list[str], bool, bool]:
+    """Problems found, whether the writer was killed inside a flush, and whether
+    ``xstore check`` reports damage."""
     suffix, options, mode = FORMATS[fmt]
     rng = random.Random(seed)
     path = os.path.join(folder, f"s{seed}{suffix}")
@@ -82,7 +87,10 @@ def run(fmt: str, scenario: str, seed: int, folder: str, max_delay: float) -> li
         crashkit.write_store(path, log, engine, seed, stop=3)
         kill(crashkit.write_store, (path, log, engine, seed + 1), rng.random() * max_delay)
         problems = crashkit.check_store(path, log, opener)
-    return problems + plain_problems(path, suffix)
+    problems += plain_problems(path, suffix)
+    in_flush = scenario != "save" and crashkit.expected_from_log(log).in_flush
+    reported = bool(problems) and bool(check(path)) if os.path.exists(path) else False
+    return problems, in_flush, reported
 
 
 def main() -> None:
@@ -99,26 +107,36 @@ def main() -> None:
             folder = tempfile.mkdtemp(prefix="xstore-crash-")
             kinds: Counter[str] = Counter()
             examples: dict[str, str] = {}
-            bad = 0
+            counts = Counter()
             for i in range(args.kills):
-                problems = run(fmt, scenario, args.seed * 100_000 + i, folder, args.max_delay)
-                if problems:
-                    bad += 1
-                    for problem in problems:
-                        kind = problem.split(":")[0]
-                        kinds[kind] += 1
-                        examples.setdefault(kind, problem)
+                problems, in_flush, reported = run(
+                    fmt, scenario, args.seed * 100_000 + i, folder, args.max_delay
+                )
+                if not problems:
+                    counts["ok"] += 1
+                    continue
+                counts["in flush" if in_flush else "outside"] += 1
+                counts["reported"] += reported
+                for problem in problems:
+                    kind = ("[in flush] " if in_flush else "") + problem.split(":")[0]
+                    kinds[kind] += 1
+                    examples.setdefault(kind, problem)
             shutil.rmtree(folder, ignore_errors=True)
-            rows.append((fmt, scenario, args.kills, args.kills - bad, bad))
-            print(
-                f"{fmt:9} {scenario:6} kills {args.kills:4}  ok {args.kills - bad:4}  bad {bad:4}"
-            )
+            rows.append((fmt, scenario, args.kills, counts))
+            print(f"{fmt:9} {scenario:6} kills {args.kills:4}  {dict(counts)}")
             for kind, example in examples.items():
                 print(f"    {kinds[kind]:4} x {example[:160]}")
             sys.stdout.flush()
-    print("\n| backend | scenario | kills | ok | damaged |\n|---|---|---|---|---|")
-    for fmt, scenario, kills, ok, bad in rows:
-        print(f"| {fmt} | {scenario} | {kills} | {ok} | {bad} |")
+    print(
+        "\n| backend | scenario | kills | intact | damaged, killed inside a flush "
+        "| damaged, killed elsewhere | damage reported by `xstore check` |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for fmt, scenario, kills, c in rows:
+        print(
+            f"| {fmt} | {scenario} | {kills} | {c['ok']} | {c['in flush']} | {c['outside']} "
+            f"| {c['reported']} of {c['in flush'] + c['outside']} |"
+        )
 
 
 if __name__ == "__main__":

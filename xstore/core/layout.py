@@ -459,6 +459,12 @@ class Core(Committing):
             "readers see it; the next writable open removes it)"
             for path in self._hidden
         ]
+        if self._redo_view:
+            hidden.append(
+                f"the last flush did not finish replacing {len(self._redo_view)} value(s) "
+                "(xstore shows the new ones; plain readers may see old or staged ones; the "
+                "next writable open finishes it)"
+            )
         return [*self._backend.problems(), *hidden]
 
     def flush(self) -> None:

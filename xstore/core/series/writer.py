@@ -242,7 +242,6 @@ class SeriesWriter(NoneRecords):
         how many records it starts with (a new member of a lockstep set must start
         with every record already on disk)."""
         core = self._core
-        stored = encode_name(name)
         strings = block.dtype.kind in "UO"
         dtype = np.dtype(object) if strings else block.dtype
         storage, extra = encode_array(np.zeros((0, *block.shape[1:]), dtype=dtype))
@@ -269,7 +268,7 @@ class SeriesWriter(NoneRecords):
         core.write_node(
             parent, name, Var(storage, var_attrs, tuple(dims), growable=True), chunks=chunks
         )
-        node = (*parent, stored)
+        node = (*parent, core.index(parent)[name].stored)  # a staged name if it replaced one
         dim = core.info(node).dims[0]
         series = Series(
             node, parent, dim, block.shape[1:], dtype, 0, codec=codec, codec_attrs=attrs
