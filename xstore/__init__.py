@@ -4,6 +4,7 @@ that plain xarray opens."""
 from xstore.codecs.defaults import register_codec
 from xstore.errors import PickleNotAllowedError, StoreError
 from xstore.faces.api import load, open, save
+from xstore.faces.arrays import LazyArray
 from xstore.faces.attributes import Attributes
 from xstore.faces.interface.drivers import NetCDFIODriver, ZarrIODriver
 from xstore.faces.interface.nodes import StorageInterface
@@ -14,6 +15,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Attributes",
     "Group",
+    "LazyArray",
     "NetCDFIODriver",
     "PickleNotAllowedError",
     "StorageInterface",

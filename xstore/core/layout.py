@@ -15,15 +15,17 @@ of records (:data:`TRAVERSABLE`).  What a child is (:class:`Kind`) is decided he
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 
 from xstore.backends.base import Backend, Index, VarInfo
+from xstore.backends.slabs import is_big, write_slabs
 from xstore.core.chunks import record_chunks, static_chunks
 from xstore.core.plan import Plan, check_dims, has_user_dims, plan_node, same_attr
-from xstore.model import FORMAT, FORMAT_VERSION, SEQ, Node, Tree, Var, tag_of
+from xstore.model import FORMAT, FORMAT_VERSION, SEQ, ArraySource, Node, Tree, Var, tag_of
 from xstore.names import Path, decode_name, encode_name, is_internal, split_key
 
 #: group tags a key path can lead through (None: a plain group)
@@ -255,17 +257,23 @@ class Core:
         """Dimension names (stored) of ``group`` and of every group above it."""
         return {dim for depth in range(len(group) + 1) for dim in self.dims(group[:depth])}
 
-    def read_node(self, node: Path, is_group: bool) -> Node:
-        """The whole subtree at ``node`` (user names, key order, raw attributes)."""
+    def read_node(
+        self, node: Path, is_group: bool, *, parts: Callable[[Path], ArraySource] | None = None
+    ) -> Node:
+        """The whole subtree at ``node`` (user names, key order, raw attributes).
+
+        With ``parts``, each variable's data is ``parts(path)`` (an array read part by
+        part, e.g. :class:`~xstore.core.partial.StoredArray`) instead of its array.
+        """
         attrs = {k: v for k, v in self.attrs(node).items() if k != SEQ}
         if is_group:
             children = {
-                name: self.read_node((*node, e.stored), e.is_group)
+                name: self.read_node((*node, e.stored), e.is_group, parts=parts)
                 for name, e in self.index(node).items()
             }
             return Tree(attrs, children)
         info = self._backend.info(node)
-        data = self.read_data(node)
+        data = self.read_data(node) if parts is None else parts(node)
         dims = tuple(None if is_internal(d) else decode_name(d) for d in info.dims)
         return Var(data, attrs, dims, growable=info.unlimited)
 
@@ -389,17 +397,21 @@ class Core:
             return False
         path = (*group, old.stored)
         info = self._backend.info(path)
-        data = np.asarray(node.data)
+        data = node.data
         same = (
             not info.unlimited
-            and info.shape == data.shape
+            and info.shape == tuple(data.shape)
             and info.dtype == data.dtype
             and info.dims == plan.dims
-            and data.size > 0
+            and 0 not in data.shape
         )
         if not same:
             return False
-        self._backend.write(path, data)
+        if is_big(data):
+            write = self._backend.write
+            write_slabs(data, lambda part, index: write(path, part, index), self.chunks(path))
+        else:
+            self._backend.write(path, np.asarray(data))
         attrs = self.attrs(path)
         stale = [k for k in attrs if k not in node.attrs and k != SEQ]
         changed = {k: v for k, v in node.attrs.items() if not same_attr(attrs.get(k), v)}
@@ -416,17 +428,18 @@ class Core:
         path = (*group, plan.stored)
         attrs = {**plan.node.attrs, SEQ: np.int64(seq)}
         if isinstance(plan.node, Var):
-            data = np.asarray(plan.node.data)
+            data = plan.node.data
+            shape = tuple(data.shape)
             growable = plan.node.growable
             if growable and chunks is None:
-                chunks = record_chunks(data.shape[1:], data.dtype.itemsize)
+                chunks = record_chunks(shape[1:], np.dtype(data.dtype).itemsize)
             self._backend.create_variable(
                 path,
                 data,
                 plan.dims,
                 attrs,
                 unlimited=growable,
-                chunks=chunks if growable else static_chunks(data.shape),
+                chunks=chunks if growable else static_chunks(shape),
             )
             self._attrs[path] = attrs
             return

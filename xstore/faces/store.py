@@ -8,6 +8,7 @@ decoded value, a snapshot.  A stored dict can be changed entry by entry by path,
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Iterator, MutableMapping
 from typing import TYPE_CHECKING, Any
 
@@ -18,12 +19,26 @@ from xstore.core.layout import TABLE_TAG, Entry, Resolved
 from xstore.core.series.buffer import Series
 from xstore.core.session import Session
 from xstore.faces import views
+from xstore.faces.arrays import LazyArray
 from xstore.faces.attributes import Attributes, ValueAttributes
 from xstore.model import Tree
 from xstore.names import Path, encode_name, split_key
 
 if TYPE_CHECKING:
     import xarray as xr
+
+
+class MissingKey(KeyError):
+    """A ``KeyError`` whose message suggests close matches; ``args[0]`` is the key."""
+
+    def __init__(self, key: str, close: list[str]) -> None:
+        super().__init__(key)
+        self.close = close
+
+    def __str__(self) -> str:
+        if not self.close:
+            return repr(self.args[0])
+        return f"{self.args[0]!r} (did you mean {' or '.join(map(repr, self.close))}?)"
 
 
 class Group(MutableMapping[str, Any]):
@@ -74,13 +89,16 @@ class Group(MutableMapping[str, Any]):
         return f"store[{full!r}]"
 
     def _lookup(self, key: str) -> Resolved:
-        """Where ``key`` is stored (``KeyError`` if nothing is)."""
-        found = self.session.layout.resolve(self._stored, key)
+        """Where ``key`` is stored (:class:`MissingKey`, a ``KeyError``, if nothing is)."""
+        layout = self.session.layout
+        found = layout.resolve(self._stored, key)
         if not found.found:
             if found.blocked:
                 part = found.parts[found.depth]
                 raise KeyError(f"{key!r}: {part!r} holds a stored value, not a group")
-            raise KeyError(key)
+            missing = found.parts[found.depth]
+            close = difflib.get_close_matches(missing, list(layout.index(found.parent)), n=3)
+            raise MissingKey(key, ["/".join((*found.parts[: found.depth], c)) for c in close])
         return found
 
     def _child(self, found: Resolved) -> Group:
@@ -161,6 +179,31 @@ class Group(MutableMapping[str, Any]):
             kind = entry.tag or "array"
             raise TypeError(f"cannot create group {name!r}: it holds a stored {kind}")
         return Group(self._store, (*parent, entry.stored), (*self._names, *parts))
+
+    def array(self, key: str) -> LazyArray:
+        """The array or series ``key`` as a :class:`~xstore.LazyArray`: indexing it
+        reads only that part from the store.
+
+        ``store[key]`` reads a whole value; ``store.array(key)[5000:6000]`` reads 1000
+        records (records still buffered in this process included), and
+        ``store.array(key).shape`` reads nothing.
+
+        Raises
+        ------
+        KeyError
+            Nothing is stored under ``key``.
+        TypeError
+            ``key`` holds a group or a value that is not an array.
+        """
+        found = self._lookup(key)
+        assert found.entry is not None
+        if found.entry.is_group:
+            what = found.entry.tag or "group"
+            raise TypeError(
+                f"{self._label(key)} holds a {what}, not an array (read it with store[key], "
+                "or parts of its arrays with to_dataset())"
+            )
+        return LazyArray(self.session, found.node, self._label(key))
 
     # -- xarray views ----------------------------------------------------------------------
     def to_dataset(self) -> xr.Dataset:
