@@ -62,6 +62,8 @@ def open_session(
     if mode == "w-" and present:
         raise FileExistsError(errno.EEXIST, "store exists (mode 'w-')", location)
     backend_mode = "w" if mode == "a" and not present else ("r+" if mode == "a" else mode)
+    if backend_mode in ("w", "w-"):
+        files.require_folder(location)
     opened = spec.open(location, backend_mode, **options)
     try:
         session = Session(
