@@ -1,4 +1,4 @@
-"""The exception classes users catch (SPEC §7)."""
+"""The exception classes users catch."""
 
 from __future__ import annotations
 

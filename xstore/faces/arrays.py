@@ -23,10 +23,15 @@ class LazyArray:
 
     Attributes
     ----------
-    shape : tuple of int
-        The current shape (a growing series grows).
     dtype : numpy.dtype
-        The dtype of the values read.
+        The dtype of the values read (for an encoded type, the decoded one).
+
+    Examples
+    --------
+    >>> positions = store.array("traj/positions")   # doctest: +SKIP
+    >>> positions.shape                             # doctest: +SKIP
+    (100000, 500, 3)
+    >>> last = positions[-1]                        # reads one frame # doctest: +SKIP
     """
 
     def __init__(self, session: Session, node: Path, label: str) -> None:
@@ -50,15 +55,18 @@ class LazyArray:
 
     @property
     def shape(self) -> tuple[int, ...]:
+        """The current shape (records still buffered in this process included)."""
         stored = self._stored.shape
         return stored[: len(stored) - self._extra]
 
     @property
     def ndim(self) -> int:
+        """The number of axes."""
         return len(self.shape)
 
     @property
     def size(self) -> int:
+        """The number of elements."""
         return math.prod(self.shape)
 
     def __len__(self) -> int:

@@ -42,7 +42,18 @@ class MissingKey(KeyError):
 
 
 class Group(MutableMapping[str, Any]):
-    """One group of a store; the root group is the :class:`Store` itself."""
+    """One group of a store, a ``MutableMapping[str, Any]``; the root group is the
+    :class:`Store` itself.
+
+    Keys are names or ``/``-separated relative paths (``group["traj/x"]``).  Reading
+    a plain group gives a :class:`Group`; reading a stored value gives the decoded
+    value, a snapshot (``store["params/T"] = 310.0`` changes one entry of a stored
+    dict).  :meth:`array` reads part of an array without loading it, :meth:`append`
+    grows a series, :attr:`attrs` holds the metadata.
+
+    A missing key raises ``KeyError`` (suggesting close matches), a bad name
+    ``ValueError``, writing to a store opened read-only ``PermissionError``.
+    """
 
     def __init__(self, store: Store, stored: Path, names: tuple[str, ...]) -> None:
         self._store = store
@@ -63,6 +74,7 @@ class Group(MutableMapping[str, Any]):
 
     @property
     def store(self) -> Store:
+        """The open store this group belongs to."""
         return self._store
 
     @property
@@ -276,7 +288,8 @@ class Group(MutableMapping[str, Any]):
 
 
 class Store(Group):
-    """An open store: the root :class:`Group` plus flush/close and ``with`` support."""
+    """An open store (what :func:`xstore.open` returns): the root :class:`Group`,
+    plus :meth:`flush`, :meth:`close` and ``with`` support."""
 
     def __init__(self, session: Session) -> None:
         self._session: Session = session
@@ -295,10 +308,12 @@ class Store(Group):
 
     @property
     def allow_pickle(self) -> bool:
+        """Whether pickled values are read (the ``allow_pickle`` it was opened with)."""
         return self._session.allow_pickle
 
     @property
     def location(self) -> str:
+        """The path or URL of the store."""
         return self._session.location
 
     @property
@@ -308,6 +323,7 @@ class Store(Group):
 
     @property
     def closed(self) -> bool:
+        """True once the store is closed."""
         return self._session.closed
 
     def __repr__(self) -> str:

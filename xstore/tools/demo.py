@@ -9,7 +9,6 @@ import numpy as np
 import xstore
 from xstore.tools.tree import describe
 
-
 #: units of the trajectory's series (reduced units of the harmonic model)
 UNITS = {"time": "tau", "positions": "sigma", "potential_energy": "kT", "kinetic_energy": "kT"}
 
