@@ -41,7 +41,7 @@ from zarr.storage import FsspecStore, LocalStore, StorePath
 
 from xstore.backends import files
 from xstore.backends.base import Backend, Index, VarInfo
-from xstore.backends.slabs import is_big, write_slabs
+from xstore.backends.slabs import write_slabs
 from xstore.backends.zarr import attrs as json_attrs
 from xstore.backends.zarr import commit, locations
 from xstore.backends.zarr.nodes import (
@@ -344,10 +344,10 @@ class ZarrBackend(Backend):
         )
         if 0 in data.shape:
             pass
-        elif is_big(data):  # slab by slab, along whole chunks
-            write_slabs(data, lambda part, index: arr.__setitem__(index, part), arr.chunks)
-        else:
+        elif isinstance(data, np.ndarray):  # zarr writes chunk by chunk, with no copy
             arr[...] = data
+        else:  # an array source: slab by slab, along whole chunks
+            write_slabs(data, lambda part, index: arr.__setitem__(index, part), arr.chunks)
         self._added(node, arr)
         add_dims(existing, tuple(dims), data.shape, unlimited)
 
