@@ -118,6 +118,7 @@ def test_docs_build_without_warnings(tmp_path: Path) -> None:
             assert (tmp_path / "_generated" / "api" / f"xstore.{name}.html").exists(), name
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::PendingDeprecationWarning")
 def test_an_undocumented_public_name_fails_the_build(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from typing import Any, NoReturn
 
+from xstore.backends import registry
 from xstore.errors import PickleNotAllowedError, StoreError
 from xstore.faces.store import MissingKey
 
@@ -102,7 +103,8 @@ class _Parser(argparse.ArgumentParser):
 
 def _store_arguments(p: argparse.ArgumentParser, pickles: bool = True) -> None:
     p.add_argument("path", help="a netCDF/HDF5 file or a zarr store (directory, .zip, URL)")
-    p.add_argument("--backend", choices=["netcdf", "zarr"], help="when the path does not tell")
+    names = [spec.name for spec in registry.specs() if spec.save_modes]
+    p.add_argument("--backend", choices=names, help="when the path does not tell")
     if pickles:
         p.add_argument(
             "--allow-pickle", action="store_true", help="unpickle values if needed (trusted files)"

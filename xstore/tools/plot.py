@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from xstore.faces.store import Store
+from xstore.faces.arrays import LazyArray
+from xstore.faces.store import Group, Store
 from xstore.names import decode_name, is_internal
 from xstore.tools.cat import select, split_key
 
@@ -24,22 +25,29 @@ def _figure() -> Any:
 
 
 def _values(store: Store, text: str) -> np.ndarray:
+    """The numbers to draw (an array is read only once it is known to be drawable)."""
     value = select(store, text)
     if isinstance(value, list) and value and isinstance(value[0], dict):
         raise TypeError(f"{text!r} is a table of records: plot one column, e.g. '{text}/NAME'")
+    shape = value.shape if isinstance(value, LazyArray) else np.shape(value)
+    if isinstance(value, dict | Group):
+        kind = "group" if isinstance(value, Group) else "dict"
+        raise TypeError(f"{text!r} is a {kind}: plot one of its entries, '{text}/NAME'")
+    if not shape:
+        raise TypeError(f"{text!r} holds a single {type(value).__name__}: nothing to plot")
+    if len(shape) not in (1, 2):
+        raise ValueError(
+            f"{text!r} is {len(shape)}-d (shape {shape}): plot a 1-D or 2-D part of it, "
+            f"e.g. '{text}[0]' or '{text}[:, 0, 0]'"
+        )
     try:
         arr = np.asarray(value)
-    except Exception as exc:  # a decoded object numpy cannot turn into an array
+    except (TypeError, ValueError) as exc:  # a decoded object that is not an array
         raise TypeError(f"{text!r} holds a {type(value).__name__}, not numbers") from exc
     if arr.dtype.kind == "b":
         arr = arr.astype(np.int8)
     if arr.dtype.kind not in "iufMm":
         raise TypeError(f"{text!r} holds {arr.dtype} values, not numbers: nothing to plot")
-    if arr.ndim not in (1, 2):
-        raise ValueError(
-            f"{text!r} is {arr.ndim}-d (shape {arr.shape}): plot a 1-D or 2-D part of it, "
-            f"e.g. '{text}[0]' or '{text}[:, 0, 0]'"
-        )
     return arr
 
 
