@@ -161,11 +161,10 @@ class Group(MutableMapping[str, Any]):
     def __contains__(self, key: object) -> bool:
         if not isinstance(key, str):
             return False
-        try:
-            self._lookup(key)
-        except (KeyError, ValueError):
+        try:  # no KeyError here: a miss must not pay for suggesting close matches
+            return self.session.layout.resolve(self._stored, key).found
+        except ValueError:
             return False
-        return True
 
     def __iter__(self) -> Iterator[str]:
         return iter(list(self.session.layout.index(self._stored)))
