@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 from collections.abc import Callable
@@ -130,12 +131,33 @@ def backend_of(store: xstore.Store) -> Backend:
     return store.session.layout._backend
 
 
+#: set (to 1) by .ci/run: what a test needs must be there, a missing tool or package fails
+REQUIRE_VARIABLE = "XSTORE_REQUIRE_TOOLS"
+
+
+def _missing(what: str, how: str) -> None:
+    """Skip with the reason, or fail where everything is required (CI)."""
+    if os.environ.get(REQUIRE_VARIABLE, "") not in ("", "0"):
+        pytest.fail(f"{what} is missing but {REQUIRE_VARIABLE}=1 requires it; {how}")
+    pytest.skip(f"{what} is not installed ({how})")
+
+
 def require_tool(name: str) -> str:
-    """The path of a command-line tool the test needs (the CI installs it)."""
+    """The path of a command-line tool the test needs (skips without it; .ci/run
+    installs it and requires it)."""
     found = shutil.which(name)
     if found is None:
-        pytest.fail(f"{name} is not installed; .ci/run installs it (apt-get install)")
+        _missing(f"the command {name}", "apt-get install netcdf-bin hdf5-tools")
+    assert found is not None
     return found
+
+
+def require_module(name: str, extra: str) -> Any:
+    """An optional package the test needs (skips without it; required in CI)."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        _missing(f"the Python package {name}", f'pip install "xstore[{extra}]"')
 
 
 Opener = Callable[..., xstore.Store]

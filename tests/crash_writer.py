@@ -3,13 +3,15 @@
 Usage: python crash_writer.py PATH PROGRESS_FILE [engine] [flush_every]
 Record i of every series holds the value i, so a reader can tell a prefix from
 garbage.  After each ``flush()`` returns, the number of records it made durable is
-written to PROGRESS_FILE (fsynced), before anything else happens.
+written to PROGRESS_FILE (fsynced), before anything else happens; while a flush runs,
+PROGRESS_FILE.flushing exists.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -32,7 +34,9 @@ def main() -> None:
             traj.append("t", step, record_dim="frame")
             step += 1
             if step % flush_every == 0:
+                Path(progress + ".flushing").touch()  # a kill from here on is inside a flush
                 store.flush()
+                os.remove(progress + ".flushing")
                 with open(progress + ".tmp", "w") as handle:
                     handle.write(str(step))
                     handle.flush()

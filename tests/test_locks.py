@@ -12,7 +12,6 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import fsspec
 import numpy as np
@@ -154,11 +153,6 @@ def test_the_lock_file_is_beside_the_store_and_gone_after_close(case: Case) -> N
     with case.open(path, "w"):
         assert os.path.exists(lock_path(path))
     assert not os.path.exists(lock_path(path))
-
-
-def test_a_missing_folder_is_file_not_found(case: Case, tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError):
-        case.open(str(tmp_path / "no" / "such" / f"x{case.suffix}"), "w")
 
 
 # -- URL stores: a lease ------------------------------------------------------------------

@@ -13,6 +13,7 @@ from xstore.errors import (
     XstoreWarning,
 )
 from xstore.faces.api import load, open, save
+from xstore.faces.arrays import LazyArray
 from xstore.faces.attributes import Attributes
 from xstore.faces.interface.drivers import NetCDFIODriver, ZarrIODriver
 from xstore.faces.interface.nodes import StorageInterface
@@ -24,6 +25,7 @@ __all__ = [
     "Attributes",
     "Group",
     "IncompleteFrameWarning",
+    "LazyArray",
     "NetCDFIODriver",
     "PickleFallbackWarning",
     "PickleNotAllowedError",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -48,15 +48,34 @@ def string_array(items: Sequence[str], shape: tuple[int, ...] | None = None) -> 
     return out.reshape((len(items),) if shape is None else shape)
 
 
+class ArraySource(Protocol):
+    """An array read part by part (basic indexing), e.g. a variable of another store.
+
+    A :class:`Var` may hold one instead of an ndarray; backends then write it slab by
+    slab, so a value larger than memory is copied with a few slabs in memory.
+    """
+
+    @property
+    def shape(self) -> tuple[int, ...]: ...
+
+    @property
+    def dtype(self) -> np.dtype: ...
+
+    def __getitem__(self, index: Any) -> Any: ...
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray: ...
+
+
 @dataclass(slots=True)
 class Var:
     """One array with attributes.
 
+    ``data`` is an ndarray, or an :class:`ArraySource` read slab by slab when written.
     ``dims`` names each axis; ``None`` (for the whole tuple or one axis) asks the
     store to generate a name unique in the tree.
     """
 
-    data: np.ndarray
+    data: np.ndarray | ArraySource
     attrs: dict[str, Any] = field(default_factory=dict)
     dims: tuple[str | None, ...] | None = None
     growable: bool = False  # a series: the first axis can grow (netCDF UNLIMITED)

@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from xstore.model import ArraySource
 from xstore.names import Path
 
 Index = tuple[slice | int, ...]
@@ -85,7 +86,7 @@ class Backend(ABC):
     def create_variable(
         self,
         node: Path,
-        data: np.ndarray,
+        data: np.ndarray | ArraySource,
         dims: tuple[str, ...],
         attrs: Mapping[str, Any],
         *,
@@ -93,6 +94,10 @@ class Backend(ABC):
         chunks: tuple[int, ...] | None = None,
     ) -> None:
         """Create a variable holding ``data``; with ``unlimited`` its first axis grows.
+
+        ``data`` is an ndarray or an :class:`~xstore.model.ArraySource`; big values
+        and sources are written slab by slab (:mod:`xstore.backends.slabs`), so that
+        memory stays bounded by a few slabs whatever the size of the value.
 
         ``chunks`` is the chunk shape the core chose (always given for growable
         variables); None leaves the layout to the backend.

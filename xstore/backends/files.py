@@ -9,6 +9,7 @@ import ctypes.util
 import errno
 import functools
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -32,15 +33,46 @@ def temp_name(target: str, tag: str = "tmp") -> str:
     return os.path.join(folder, f".{name}.xstore-{uuid.uuid4().hex[:8]}.{tag}{suffix}")
 
 
+def require_folder(location: str) -> None:
+    """``FileNotFoundError`` unless the folder that holds (or would hold) a local
+    store exists: a store is created in a folder, never together with it."""
+    if is_url(location):
+        return
+    folder = os.path.dirname(os.path.abspath(local_path(location)))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(errno.ENOENT, f"the folder {folder} does not exist", location)
+
+
+def leftovers(target: str) -> list[str]:
+    """What interrupted replacements of ``target`` (:func:`beside`) left behind: only
+    names of xstore's own pattern for this target (``.NAME.xstore-XXXXXXXX.tmp...``)."""
+    folder, name = os.path.split(os.path.abspath(target))
+    # also the files a writer of such a temporary file staged beside it (one more dot)
+    pattern = re.compile(rf"\.{{1,2}}{re.escape(name)}\.xstore-[0-9a-f]{{8}}\.tmp.*")
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return []
+    return sorted(os.path.join(folder, n) for n in names if pattern.fullmatch(n))
+
+
 @contextlib.contextmanager
 def beside(target: str) -> Iterator[str]:
-    """A temporary path next to ``target`` that replaces it only if the block succeeds."""
+    """A temporary path next to ``target`` that replaces it only if the block succeeds.
+
+    ``FileNotFoundError`` if ``target``'s folder does not exist.  Once the
+    replacement is done, leftovers of earlier, interrupted replacements of
+    ``target`` are removed.
+    """
+    require_folder(target)
     temp = temp_name(target)
     try:
         yield temp
         replace(temp, target)
     finally:
         remove(temp)
+    for leftover in leftovers(target):
+        remove(leftover)
 
 
 def remove(path: str) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from xstore.backends.base import Backend, BackendSpec, Index, VarInfo
+from xstore.model import ArraySource
 from xstore.names import Path
 
 
@@ -98,7 +99,7 @@ class MemoryBackend(Backend):
     def create_variable(
         self,
         node: Path,
-        data: np.ndarray,
+        data: np.ndarray | ArraySource,
         dims: tuple[str, ...],
         attrs: Mapping[str, Any],
         *,

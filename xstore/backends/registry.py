@@ -43,7 +43,7 @@ def sniff(location: str) -> BackendSpec | None:
 
 
 def infer(location: str) -> BackendSpec:
-    """The backend for a store path (SPEC §3): by suffix, URL, then contents."""
+    """The backend for a store path: by suffix, URL, then contents."""
     lowered = location.lower().rstrip("/")
     for spec in _SPECS.values():
         if spec.suffixes and lowered.endswith(spec.suffixes):

@@ -54,12 +54,27 @@ REGISTRY.register_lazy(openmm_units.MODULE, openmm_units.QUALNAME, openmm_units.
 
 
 def register_codec(cls: type, encode: Encoder, decode: Decoder) -> None:
-    """Teach every face to store instances of ``cls`` (and its subclasses).
+    """Teach every face to store instances of ``cls`` (and its subclasses) natively.
 
-    ``encode(obj) -> (array_like, attrs: dict)`` and ``decode(array, attrs) -> obj``.
     The array is stored as a variable with the attributes; an appended series of
     such objects stores the attributes once and reads back as one decoded object
     over the stacked array.  Registering a class again replaces its codec.
+
+    Parameters
+    ----------
+    cls : type
+        The class, e.g. ``pint.UnitRegistry().Quantity``.
+    encode : callable
+        ``encode(obj) -> (array_like, attrs)``: the values and a dict of attributes
+        (str, numbers) that describe them, e.g. ``{"units": "nm"}``.
+    decode : callable
+        ``decode(array, attrs) -> obj``: the inverse; the only code that runs when
+        such a value is read.
+
+    Raises
+    ------
+    TypeError
+        ``cls`` is not a class, or ``encode``/``decode`` are not callable.
     """
     if not isinstance(cls, type):
         raise TypeError(f"register_codec needs a class, not {cls!r}")

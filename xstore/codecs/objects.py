@@ -1,6 +1,6 @@
 """Objects: the Storable protocol, dataclasses, ``__getstate__`` objects, cloudpickle.
 
-Order of the fallbacks (SPEC §3): Storable, dataclass, lists/tuples of objects
+Order of the fallbacks: Storable, dataclass, lists/tuples of objects
 (handled by the container codecs), objects whose class defines ``__setstate__``,
 cloudpickle.  Restoring a Storable or dataclass imports its class only when that is
 safe (:mod:`xstore.codecs.classes`); ``__setstate__`` objects and pickles run

@@ -14,11 +14,13 @@ of records (:data:`TRAVERSABLE`).  What a child is (:class:`Kind`) is decided he
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from xstore.backends.base import Backend, Index, VarInfo
+from xstore.backends.slabs import is_big, write_slabs
 from xstore.core.chunks import record_chunks, static_chunks
 from xstore.core.commits import (
     GEN,
@@ -41,8 +43,9 @@ from xstore.core.entries import (
     PendingRecords,
     Resolved,
 )
+from xstore.core.partial import slice_with_buffer
 from xstore.core.plan import Plan, check_dims, has_user_dims, plan_node, same_attr
-from xstore.model import FORMAT, FORMAT_VERSION, SEQ, Node, Tree, Var, tag_of
+from xstore.model import FORMAT, FORMAT_VERSION, SEQ, ArraySource, Node, Tree, Var, tag_of
 from xstore.names import Path, decode_name, encode_name, is_internal, split_key
 
 
@@ -228,17 +231,23 @@ class Core(Committing):
         """Dimension names (stored) of ``group`` and of every group above it."""
         return {dim for depth in range(len(group) + 1) for dim in self.dims(group[:depth])}
 
-    def read_node(self, node: Path, is_group: bool) -> Node:
-        """The whole subtree at ``node`` (user names, key order, raw attributes)."""
+    def read_node(
+        self, node: Path, is_group: bool, *, parts: Callable[[Path], ArraySource] | None = None
+    ) -> Node:
+        """The whole subtree at ``node`` (user names, key order, raw attributes).
+
+        With ``parts``, each variable's data is ``parts(path)`` (an array read part by
+        part, e.g. :class:`~xstore.core.partial.StoredArray`) instead of its array.
+        """
         attrs = {k: v for k, v in self.attrs(node).items() if k != SEQ}
         if is_group:
             children = {
-                name: self.read_node((*node, e.stored), e.is_group)
+                name: self.read_node((*node, e.stored), e.is_group, parts=parts)
                 for name, e in self.index(node).items()
             }
             return Tree(attrs, children)
         info = self._backend.info(node)
-        data = self.read_data(node)
+        data = self.read_data(node) if parts is None else parts(node)
         dims = tuple(None if is_internal(d) else decode_name(d) for d in info.dims)
         return Var(data, attrs, dims, growable=info.unlimited)
 
@@ -261,27 +270,10 @@ class Core(Committing):
         buffered = self._buffered(node)
         if buffered is None:
             return self._backend.read(node, index)
-        first, rest = (index[0], index[1:]) if index else (slice(None), ())
         written = self._backend.info(node).shape[0]
-        total = written + len(buffered)
-        if isinstance(first, int | np.integer):
-            row = int(first) + total if first < 0 else int(first)
-            if row < written:
-                return self._backend.read(node, (row, *rest))
-            return buffered[(row - written, *rest)]
-        if not isinstance(first, slice) or (first.step or 1) < 0:
-            return self.read_data(node)[index]
-        start, stop, step = first.indices(total)
-        if start >= stop:
-            return self._backend.read(node, (slice(0, 0), *rest))
-        parts = []
-        if start < written:
-            parts.append(self._backend.read(node, (slice(start, min(stop, written), step), *rest)))
-        if stop > written:
-            skip = (written - start) % step if start < written else 0
-            begin = max(start, written) - written + (skip and step - skip)
-            parts.append(buffered[(slice(begin, stop - written, step), *rest)])
-        return np.concatenate(parts) if len(parts) > 1 else parts[0]
+        return slice_with_buffer(
+            lambda part: self._backend.read(node, part), written, buffered, index
+        )
 
     def length(self, node: Path) -> int:
         """Records in a growable variable, including those still buffered here."""
@@ -373,17 +365,21 @@ class Core(Committing):
             return False
         path = (*group, old.stored)
         info = self._backend.info(path)
-        data = np.asarray(node.data)
+        data = node.data
         same = (
             not info.unlimited
-            and info.shape == data.shape
+            and info.shape == tuple(data.shape)
             and info.dtype == data.dtype
             and info.dims == plan.dims
-            and data.size > 0
+            and 0 not in data.shape
         )
         if not same:
             return False
-        self._backend.write(path, data)
+        if is_big(data):
+            write = self._backend.write
+            write_slabs(data, lambda part, index: write(path, part, index), self.chunks(path))
+        else:
+            self._backend.write(path, np.asarray(data))
         attrs = self.attrs(path)
         stale = [k for k in attrs if k not in node.attrs and k != SEQ]
         changed = {k: v for k, v in node.attrs.items() if not same_attr(attrs.get(k), v)}
@@ -400,17 +396,18 @@ class Core(Committing):
         path = (*group, plan.stored)
         attrs = {**plan.node.attrs, SEQ: seq_attr(seq, self._changes.next_gen)}
         if isinstance(plan.node, Var):
-            data = np.asarray(plan.node.data)
+            data = plan.node.data
+            shape = tuple(data.shape)
             growable = plan.node.growable
             if growable and chunks is None:
-                chunks = record_chunks(data.shape[1:], data.dtype.itemsize)
+                chunks = record_chunks(shape[1:], np.dtype(data.dtype).itemsize)
             self._backend.create_variable(
                 path,
                 data,
                 plan.dims,
                 attrs,
                 unlimited=growable,
-                chunks=chunks if growable else static_chunks(data.shape),
+                chunks=chunks if growable else static_chunks(shape),
             )
             self._attrs[path] = attrs
             return

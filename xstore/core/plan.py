@@ -35,9 +35,10 @@ def plan_node(depth: int, stored: str, node: Node) -> Plan:
 
 
 def var_dims(depth: int, stored: str, var: Var) -> tuple[str, ...]:
-    dims = var.dims or (None,) * var.data.ndim
-    if len(dims) != var.data.ndim:
-        raise ValueError(f"{len(dims)} dimension names for a {var.data.ndim}-d array {stored!r}")
+    ndim = len(var.data.shape)
+    dims = var.dims or (None,) * ndim
+    if len(dims) != ndim:
+        raise ValueError(f"{len(dims)} dimension names for a {ndim}-d array {stored!r}")
     return tuple(
         dimension_name(depth, stored, axis) if dim is None else encode_name(dim)
         for axis, dim in enumerate(dims)
@@ -68,7 +69,7 @@ def check_dims(plan: Plan, inherited: dict[str, tuple[int, str]], where: str) ->
     local: dict[str, tuple[int, str]] = {}
     for child in _walk_vars(plan):
         assert isinstance(child.node, Var)
-        for dim, size in zip(child.dims, np.shape(child.node.data), strict=True):
+        for dim, size in zip(child.dims, child.node.data.shape, strict=True):
             if is_internal(dim):
                 continue
             for seen in (inherited, local):

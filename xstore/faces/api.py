@@ -58,6 +58,8 @@ def open_session(
         options["engine"] = engine
     series = SeriesOptions(**{k: options.pop(k) for k in SERIES_OPTIONS if k in options})
     lease_seconds = options.pop("lease_seconds", locks.DEFAULT_LEASE_SECONDS)
+    if mode != "r":
+        files.require_folder(location)  # a store is created in a folder, never with it
     # the writer lock comes first: nothing at the path changes unless we hold it
     lock = locks.acquire(location, lease_seconds=lease_seconds) if _locks(spec, mode) else None
     try:
@@ -106,19 +108,53 @@ def open(
     allow_pickle: bool = False,
     **options: Any,
 ) -> Store:
-    """Open a store as a dict-like :class:`~xstore.Store`.
+    """Open a store as a dict-like :class:`~xstore.Store` (use it in a ``with`` block).
 
-    ``mode``: ``"r"`` read-only, ``"r+"`` read/write (must exist), ``"a"`` read/write,
-    create if missing, ``"w"`` create or truncate, ``"w-"`` create, fail if it exists.
-    ``backend`` (``"netcdf"`` or ``"zarr"``) is inferred from the path if not given;
-    ``engine`` picks the netCDF library (``"netcdf4"``, the default, or ``"h5netcdf"``).
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A netCDF-4/HDF5 file (``.nc``, ``.h5``, ...), a zarr directory (``.zarr``),
+        zip (``.zip``) or fsspec URL (``s3://...``).
+    mode : {"a", "r", "r+", "w", "w-"}
+        ``"r"`` read-only, ``"r+"`` read/write (must exist), ``"a"`` read/write,
+        created if missing (the default), ``"w"`` create or truncate, ``"w-"``
+        create, fail if it exists.
+    backend : {"netcdf", "zarr"}, optional
+        Inferred from the path (its suffix, a URL, or what an existing path holds).
+    engine : {"netcdf4", "h5netcdf"}, optional
+        The netCDF library; ``"netcdf4"`` is the default.
+    allow_pickle : bool
+        Read values stored as pickles (unpickling can run arbitrary code: only for
+        files you trust).
+    **options
+        For appended series: ``buffer_bytes`` (records buffered per store, default
+        16 MiB), ``buffer_records`` (per series, default 4096), ``flush_interval``
+        (seconds after which an append flushes, default 10; None: never),
+        ``chunk_bytes`` (chunk size along the record axis, default 1 MiB).  For the
+        backend: ``compression`` (netCDF: ``"zlib"``; zarr: ``"zstd"``, ``"gzip"``,
+        ``"blosc"``) and ``compression_level``.
 
-    Options for appended series: ``buffer_bytes`` (records buffered per store, default
-    16 MiB), ``buffer_records`` (per series, default 4096), ``flush_interval`` (seconds
-    after which an append flushes, default 10; None: never), ``chunk_bytes`` (target
-    chunk size along the record axis, default 1 MiB).  Backend options:
-    ``compression`` (netCDF: ``"zlib"``; zarr: ``"zstd"``, ``"gzip"``, ``"blosc"``)
-    and ``compression_level``.
+    Returns
+    -------
+    Store
+        The root group of the open store.
+
+    Raises
+    ------
+    FileNotFoundError
+        Mode ``"r"``/``"r+"`` and no store at ``path``, or its folder is missing.
+    FileExistsError
+        Mode ``"w-"`` and something is stored at ``path``.
+    StoreError
+        The path holds something that is not a readable store.
+    ValueError
+        An unknown mode, backend or engine.
+
+    Examples
+    --------
+    >>> with xstore.open("run.nc") as store:  # doctest: +SKIP
+    ...     store["params"] = {"T": 300.0}
+    ...     store.append("energy", -1.5)
     """
     location = _location(path)
     return Store(
@@ -137,11 +173,32 @@ def _check_format(written: str | None, location: str) -> None:
 
 
 def save(data: Mapping[str, Any], path: PathLike, mode: str = "hdf5", **options: Any) -> None:
-    """Write ``data`` (a str-keyed mapping) to ``path`` in one go.
+    """Write ``data`` to ``path`` in one go, replacing what was there atomically.
 
-    ``mode``: ``"hdf5"``/``"netcdf"`` (a netCDF-4 file), ``"zarr"``, ``"json"`` or
-    ``"cloudpickle"``.  Atomic: on any error the target is left exactly as it was.
-    Options: ``engine`` and ``compression`` for netCDF, ``compression`` for zarr.
+    The file is written beside the target and renamed over it: on any error the
+    target is left exactly as it was.  Values without a native encoding fall back to
+    cloudpickle (see the type table in the docs).
+
+    Parameters
+    ----------
+    data : Mapping[str, Any]
+        The values to store, by key (nested dicts become groups).
+    path : str or os.PathLike
+        Where to write; its folder must exist.
+    mode : {"hdf5", "netcdf", "zarr", "json", "cloudpickle"}
+        ``"hdf5"`` and ``"netcdf"`` both write a netCDF-4/HDF5 file (the default);
+        the mode is not inferred from the suffix.
+    **options
+        ``engine`` and ``compression`` (``"zlib"``) for netCDF, ``compression``
+        (``"zstd"``, ``"gzip"``, ``"blosc"``) for zarr, ``compression_level``.
+
+    Raises
+    ------
+    TypeError
+        ``data`` is not a mapping of str keys, or (mode ``"json"``) a value would
+        need pickling; the message names its key path.
+    FileNotFoundError
+        The folder of ``path`` does not exist.
     """
     location = _location(path)
     modes = save_modes()
@@ -155,6 +212,7 @@ def save(data: Mapping[str, Any], path: PathLike, mode: str = "hdf5", **options:
     spec = registry.for_save_mode(mode)
     if spec is None and options:
         raise TypeError(f"mode {mode!r} takes no options, got {sorted(options)}")
+    files.require_folder(location)
     # a URL store is leased by the session that writes it; anything else is locked here
     local_lock = (spec is None or spec.locking) and not files.is_url(location)
     lock = locks.acquire(location) if local_lock else None
@@ -209,9 +267,31 @@ def detect(location: str) -> str:
 def load(path: PathLike, mode: str | None = None, *, allow_pickle: bool = False) -> dict[str, Any]:
     """Read a whole file written by :func:`save` (or any store) back as a dict.
 
-    ``mode=None`` detects the format.  Pickled values are refused with
-    :class:`~xstore.PickleNotAllowedError` unless ``allow_pickle=True``; passing
-    ``mode="cloudpickle"`` explicitly counts as consent.
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file or store.
+    mode : {None, "hdf5", "netcdf", "zarr", "json", "cloudpickle"}
+        None detects the format from the file itself.
+    allow_pickle : bool
+        Unpickle values that need it (only for files you trust); passing
+        ``mode="cloudpickle"`` explicitly counts as consent too.
+
+    Returns
+    -------
+    dict
+        The stored values with their types (a tuple stays a tuple, ``np.float32``
+        stays ``np.float32``, key order is kept).
+
+    Raises
+    ------
+    FileNotFoundError
+        Nothing at ``path``.
+    PickleNotAllowedError
+        The file holds pickled values and ``allow_pickle`` is off; the message names
+        their key paths.
+    StoreError
+        The file is not a readable store, or is damaged.
     """
     location = _location(path)
     modes = save_modes()

@@ -8,6 +8,7 @@ decoded value, a snapshot.  A stored dict can be changed entry by entry by path,
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Iterator, MutableMapping
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,7 @@ from xstore.core.entries import TABLE_TAG, Entry, Resolved
 from xstore.core.series.buffer import Series
 from xstore.core.session import Session
 from xstore.faces import views
+from xstore.faces.arrays import LazyArray
 from xstore.faces.attributes import Attributes, ValueAttributes
 from xstore.faces.serial import serialised
 from xstore.model import Tree
@@ -27,8 +29,32 @@ if TYPE_CHECKING:
     import xarray as xr
 
 
+class MissingKey(KeyError):
+    """A ``KeyError`` whose message suggests close matches; ``args[0]`` is the key."""
+
+    def __init__(self, key: str, close: list[str]) -> None:
+        super().__init__(key)
+        self.close = close
+
+    def __str__(self) -> str:
+        if not self.close:
+            return repr(self.args[0])
+        return f"{self.args[0]!r} (did you mean {' or '.join(map(repr, self.close))}?)"
+
+
 class Group(MutableMapping[str, Any]):
-    """One group of a store; the root group is the :class:`Store` itself."""
+    """One group of a store, a ``MutableMapping[str, Any]``; the root group is the
+    :class:`Store` itself.
+
+    Keys are names or ``/``-separated relative paths (``group["traj/x"]``).  Reading
+    a plain group gives a :class:`Group`; reading a stored value gives the decoded
+    value, a snapshot (``store["params/T"] = 310.0`` changes one entry of a stored
+    dict).  :meth:`array` reads part of an array without loading it, :meth:`append`
+    grows a series, :attr:`attrs` holds the metadata.
+
+    A missing key raises ``KeyError`` (suggesting close matches), a bad name
+    ``ValueError``, writing to a store opened read-only ``PermissionError``.
+    """
 
     def __init__(self, store: Store, stored: Path, names: tuple[str, ...]) -> None:
         self._store = store
@@ -50,6 +76,7 @@ class Group(MutableMapping[str, Any]):
 
     @property
     def store(self) -> Store:
+        """The open store this group belongs to."""
         return self._store
 
     @property
@@ -78,13 +105,16 @@ class Group(MutableMapping[str, Any]):
         return f"store[{full!r}]"
 
     def _lookup(self, key: str) -> Resolved:
-        """Where ``key`` is stored (``KeyError`` if nothing is)."""
-        found = self.session.layout.resolve(self.stored_path, key)
+        """Where ``key`` is stored (:class:`MissingKey`, a ``KeyError``, if nothing is)."""
+        layout = self.session.layout
+        found = layout.resolve(self.stored_path, key)
         if not found.found:
             if found.blocked:
                 part = found.parts[found.depth]
                 raise KeyError(f"{key!r}: {part!r} holds a stored value, not a group")
-            raise KeyError(key)
+            missing = found.parts[found.depth]
+            close = difflib.get_close_matches(missing, list(layout.index(found.parent)), n=3)
+            raise MissingKey(key, ["/".join((*found.parts[: found.depth], c)) for c in close])
         return found
 
     def _child(self, found: Resolved) -> Group:
@@ -139,11 +169,10 @@ class Group(MutableMapping[str, Any]):
     def __contains__(self, key: object) -> bool:
         if not isinstance(key, str):
             return False
-        try:
-            self._lookup(key)
-        except (KeyError, ValueError):
+        try:  # no KeyError here: a miss must not pay for suggesting close matches
+            return self.session.layout.resolve(self.stored_path, key).found
+        except ValueError:
             return False
-        return True
 
     @serialised
     def __iter__(self) -> Iterator[str]:
@@ -172,6 +201,31 @@ class Group(MutableMapping[str, Any]):
             kind = entry.tag or "array"
             raise TypeError(f"cannot create group {name!r}: it holds a stored {kind}")
         return Group(self._store, (*parent, entry.stored), (*self._names, *parts))
+
+    def array(self, key: str) -> LazyArray:
+        """The array or series ``key`` as a :class:`~xstore.LazyArray`: indexing it
+        reads only that part from the store.
+
+        ``store[key]`` reads a whole value; ``store.array(key)[5000:6000]`` reads 1000
+        records (records still buffered in this process included), and
+        ``store.array(key).shape`` reads nothing.
+
+        Raises
+        ------
+        KeyError
+            Nothing is stored under ``key``.
+        TypeError
+            ``key`` holds a group or a value that is not an array.
+        """
+        found = self._lookup(key)
+        assert found.entry is not None
+        if found.entry.is_group:
+            what = found.entry.tag or "group"
+            raise TypeError(
+                f"{self._label(key)} holds a {what}, not an array (read it with store[key], "
+                "or parts of its arrays with to_dataset())"
+            )
+        return LazyArray(self.session, found.node, self._label(key))
 
     # -- xarray views ----------------------------------------------------------------------
     def to_dataset(self) -> xr.Dataset:
@@ -253,7 +307,8 @@ class Group(MutableMapping[str, Any]):
 
 
 class Store(Group):
-    """An open store: the root :class:`Group` plus flush/close and ``with`` support."""
+    """An open store (what :func:`xstore.open` returns): the root :class:`Group`,
+    plus :meth:`flush`, :meth:`close` and ``with`` support."""
 
     def __init__(self, session: Session) -> None:
         self._session: Session = session
@@ -272,10 +327,12 @@ class Store(Group):
 
     @property
     def allow_pickle(self) -> bool:
+        """Whether pickled values are read (the ``allow_pickle`` it was opened with)."""
         return self._session.allow_pickle
 
     @property
     def location(self) -> str:
+        """The path or URL of the store."""
         return self._session.location
 
     @property
@@ -285,6 +342,7 @@ class Store(Group):
 
     @property
     def closed(self) -> bool:
+        """True once the store is closed."""
         return self._session.closed
 
     def __repr__(self) -> str:

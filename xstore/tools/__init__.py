@@ -1,3 +1,3 @@
 """Tools built on the faces: the command line (:mod:`~.cli`) and what it runs
-(:mod:`~.tree`, :mod:`~.check`, :mod:`~.convert`, :mod:`~.demo`), and the type table
-(:mod:`~.typetable`)."""
+(:mod:`~.tree`, :mod:`~.cat`, :mod:`~.plot`, :mod:`~.convert`, :mod:`~.check`,
+:mod:`~.demo`), and the type table (:mod:`~.typetable`)."""

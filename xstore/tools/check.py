@@ -13,7 +13,7 @@ from xstore.faces.api import open_session
 from xstore.names import Path, decode_name, is_internal
 
 
-def check(location: str) -> list[str]:
+def check(location: str, *, backend: str | None = None) -> list[str]:
     """What is wrong with a store, one line per problem (empty: all is well).
 
     Every value must read back; series sharing a record dimension must have equal
@@ -24,7 +24,7 @@ def check(location: str) -> list[str]:
         f"leftover from an interrupted write (safe to delete): {p}" for p in _leftovers(location)
     ]
     try:
-        session = open_session(location, "r")
+        session = open_session(location, "r", backend=backend)
     except (StoreError, OSError, ValueError) as exc:
         return [*problems, f"cannot open: {exc}"]
     try:

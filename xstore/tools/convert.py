@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TextIO
 
-from xstore.backends import files, registry
+from xstore.backends import files, registry, slabs
 from xstore.core.layout import Core
+from xstore.core.partial import StoredArray
 from xstore.faces import api, documents
 from xstore.names import Path
 
+BAR_MIN_BYTES = 8 * 2**20  # smaller copies take no time worth showing
 _SUFFIX_MODES = {".json": documents.JSON, ".pkl": documents.PICKLE, ".pickle": documents.PICKLE}
 
 
@@ -24,24 +28,26 @@ def target_mode(target: str, mode: str | None) -> str:
     return registry.infer(target).save_modes[0]
 
 
-class _Progress:
-    """A one-line progress bar on stderr for copies of more than a few megabytes."""
+def _progress_bar(total: int, progress: bool | TextIO) -> Any:
+    """A tqdm bar by bytes (rate, time left) on stderr when it is a terminal, or on
+    the stream ``progress`` names; disabled for copies of a few megabytes."""
+    from tqdm import tqdm
 
-    def __init__(self, total: int, enabled: bool) -> None:
-        self.total, self.done = max(total, 1), 0
-        self.enabled = enabled and total > 8 * 2**20 and sys.stderr.isatty()
-
-    def advance(self, nbytes: int) -> None:
-        self.done += nbytes
-        if self.enabled:
-            share = min(self.done / self.total, 1.0)
-            bar = "#" * int(30 * share)
-            sys.stderr.write(f"\r[{bar:<30}] {share:6.1%} of {self.total / 2**20:.1f} MiB")
-            sys.stderr.flush()
-
-    def finish(self) -> None:
-        if self.enabled:
-            sys.stderr.write("\n")
+    stream = progress if not isinstance(progress, bool) else sys.stderr
+    if progress is False or total < BAR_MIN_BYTES:
+        disable: bool | None = True
+    else:
+        disable = None if progress is True else False  # None: only on a terminal
+    return tqdm(
+        total=total,
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        desc="copying",
+        file=stream,
+        disable=disable,
+        dynamic_ncols=True,
+    )
 
 
 def _size(core: Core, group: Path) -> int:
@@ -52,24 +58,21 @@ def _size(core: Core, group: Path) -> int:
             total += _size(core, path)
         else:
             info = core.info(path)
-            count = 1
-            for n in info.shape:
-                count *= n
-            total += count * (info.dtype.itemsize or 8)
+            total += math.prod(info.shape) * (info.dtype.itemsize or 8)
     return total
 
 
-def _copy(source: Core, group: Path, target: Core, into: Path, progress: _Progress) -> None:
+def _copy(
+    source: Core, group: Path, target: Core, into: Path, parts: Callable[[Path], Any]
+) -> None:
     target.set_attrs(into, source.copyable_attrs(group))
     for name, entry in source.index(group).items():
         path = (*group, entry.stored)
         if entry.plain_group:
             created = target.create_group(into, name)
-            _copy(source, path, target, (*into, created.stored), progress)
+            _copy(source, path, target, (*into, created.stored), parts)
             continue
-        node = source.read_node(path, entry.is_group)
-        target.write_node(into, name, node)
-        progress.advance(_size(source, path) if entry.is_group else node.data.nbytes)  # type: ignore[union-attr]
+        target.write_node(into, name, source.read_node(path, entry.is_group, parts=parts))
 
 
 def convert(
@@ -78,14 +81,18 @@ def convert(
     *,
     mode: str | None = None,
     allow_pickle: bool = False,
-    progress: bool = True,
+    progress: bool | TextIO = True,
     **options: Any,
 ) -> None:
     """Copy ``source`` to ``target`` (written atomically where the target is a file).
 
     Store-to-store copies move stored values as they are, pickles included, without
-    decoding them; copies to ``json``/``cloudpickle`` decode and need ``allow_pickle``
-    for pickled values.  The copy is also how an HDF5 file gets compacted.
+    decoding them, and stream big arrays slab by slab (memory bounded by a few
+    chunks); copies to ``json``/``cloudpickle`` decode and need ``allow_pickle`` for
+    pickled values.  The copy is also how an HDF5 file gets compacted.
+
+    ``progress``: a progress bar by bytes on stderr when it is a terminal (True), none
+    (False), or on the given stream.
     """
     out_mode = target_mode(target, mode)
     in_mode = api.detect(source)
@@ -96,20 +103,25 @@ def convert(
         return
     src = api.open_session(source, "r", backend=in_spec.name, allow_pickle=allow_pickle)
     try:
-        bar = _Progress(_size(src.layout, ()), progress)
+        with _progress_bar(_size(src.layout, ()), progress) as bar:
 
-        def write(location: str) -> None:
-            dst = api.open_session(location, "w", backend=out_spec.name, **options)
-            try:
-                _copy(src.layout, (), dst.layout, (), bar)
-            finally:
-                dst.close()
+            def part(path: Path) -> Any:
+                """Big variables are read slab by slab as they are written; small ones
+                whole (a backend writes those in batches)."""
+                stored = StoredArray(src.layout, path, on_read=bar.update)
+                return stored if slabs.nbytes(stored) > slabs.SLAB_BYTES else stored[...]
 
-        if files.is_url(target):
-            write(target)
-        else:
-            with files.beside(target) as temp:
-                write(temp)
-        bar.finish()
+            def write(location: str) -> None:
+                dst = api.open_session(location, "w", backend=out_spec.name, **options)
+                try:
+                    _copy(src.layout, (), dst.layout, (), part)
+                finally:
+                    dst.close()
+
+            if files.is_url(target):
+                write(target)
+            else:
+                with files.beside(target) as temp:
+                    write(temp)
     finally:
         src.close()

@@ -9,6 +9,9 @@ import numpy as np
 import xstore
 from xstore.tools.tree import describe
 
+#: units of the trajectory's series (reduced units of the harmonic model)
+UNITS = {"time": "tau", "positions": "sigma", "potential_energy": "kT", "kinetic_energy": "kT"}
+
 
 def run(path: str = "demo.nc", steps: int = 2000, particles: int = 100) -> None:
     """Langevin dynamics of particles in a harmonic well, one frame per step."""
@@ -38,6 +41,8 @@ def run(path: str = "demo.nc", steps: int = 2000, particles: int = 100) -> None:
             traj.append("kinetic_energy", 0.5 * float((v**2).sum()), record_dim="frame")
             if (step + 1) % 500 == 0:
                 store.flush()  # from here on a crash loses nothing written so far
+        for key, units in UNITS.items():
+            traj.attrs_of(key)["units"] = units
         store["final"] = {"positions": x, "velocities": v}
     print(f"ran {steps} steps of {particles} particles into {path}\n")
     with xstore.open(path, "r") as store:
@@ -46,3 +51,6 @@ def run(path: str = "demo.nc", steps: int = 2000, particles: int = 100) -> None:
     print("\nopen it with plain xarray (no xstore needed):")
     print(f'  import xarray as xr; tree = xr.open_datatree("{os.fspath(path)}")')
     print('  tree["trajectory"].dataset  # positions, energies and time along "frame"')
+    print("\nor look at it from the command line:")
+    print(f"  xstore plot {path} trajectory/potential_energy -o energy.png")
+    print(f"  xstore cat {path} 'trajectory/positions[-1, :5]'")

@@ -42,8 +42,9 @@ from xstore.backends.netcdf.hdf5 import (
     move_node,
     truncate_uncommitted,
 )
+from xstore.backends.slabs import is_big, nbytes, write_slabs
 from xstore.errors import StoreError
-from xstore.model import STRING, string_array
+from xstore.model import STRING, ArraySource, string_array
 from xstore.names import Path
 
 STATIC = "_xs_static"  # 1 on a variable whose zero-length first axis is not a series
@@ -193,7 +194,7 @@ class NetCDFBackend(Backend):
     def create_variable(
         self,
         node: Path,
-        data: np.ndarray,
+        data: np.ndarray | ArraySource,
         dims: tuple[str, ...],
         attrs: Mapping[str, Any],
         *,
@@ -213,7 +214,7 @@ class NetCDFBackend(Backend):
             self._engine.create_dimension(group, dim, None if grows or size == 0 else size)
             existing[dim] = (size, grows or size == 0)
         attrs = dict(attrs)
-        if not unlimited and data.ndim and 0 in data.shape:
+        if not unlimited and data.shape and 0 in data.shape:
             attrs[STATIC] = np.int8(1)
         fill = attrs.pop("_FillValue", None)
         if fill is not None:
@@ -229,12 +230,19 @@ class NetCDFBackend(Backend):
         )
         for name, value in attrs.items():
             self._engine.set_attr(var, name, value)
-        if data.size:
-            # a private copy: the caller may change its array before the batch is written
-            self._pending.append((group, var, np.array(data, copy=True)))
-            self._pending_bytes += data.nbytes
-            if self._pending_bytes > PENDING_LIMIT:
-                self._write_pending()
+        if 0 in data.shape:
+            return
+        if is_big(data):  # written now, slab by slab: no copy of a big value
+            self._write_pending()
+            if unlimited:
+                self._engine.grow(group, var, data.shape[0])
+            write_slabs(data, lambda part, index: self._assign(var, part, index), chunks)
+            return
+        # a private copy: the caller may change its array before the batch is written
+        self._pending.append((group, var, np.array(data, copy=True)))
+        self._pending_bytes += nbytes(data)
+        if self._pending_bytes > PENDING_LIMIT:
+            self._write_pending()
 
     def _write_pending(self) -> None:
         """Write the data of every variable defined since the last batch."""

@@ -41,6 +41,7 @@ from zarr.storage import FsspecStore, LocalStore, StorePath
 
 from xstore.backends import files
 from xstore.backends.base import Backend, Index, VarInfo
+from xstore.backends.slabs import write_slabs
 from xstore.backends.zarr import attrs as json_attrs
 from xstore.backends.zarr import commit, locations
 from xstore.backends.zarr.nodes import (
@@ -60,7 +61,7 @@ from xstore.backends.zarr.nodes import (
 )
 from xstore.backends.zarr.staging import ZipStaging, open_zip_reader
 from xstore.errors import StoreError
-from xstore.model import STRING, string_array
+from xstore.model import STRING, ArraySource, string_array
 from xstore.names import Path
 
 
@@ -314,15 +315,15 @@ class ZarrBackend(Backend):
     def create_variable(
         self,
         node: Path,
-        data: np.ndarray,
+        data: np.ndarray | ArraySource,
         dims: tuple[str, ...],
         attrs: Mapping[str, Any],
         *,
         unlimited: bool = False,
         chunks: tuple[int, ...] | None = None,
     ) -> None:
-        if len(dims) != data.ndim:
-            raise ValueError(f"{len(dims)} dimension names for a {data.ndim}-d array")
+        if len(dims) != len(data.shape):
+            raise ValueError(f"{len(dims)} dimension names for a {len(data.shape)}-d array")
         self._touch()
         group = node[:-1]
         existing = self._group_dims(group)
@@ -343,7 +344,7 @@ class ZarrBackend(Backend):
             fill = np.nan  # as xarray does; never used as a mask by zarr v3 readers
         if unlimited:
             raw[json_attrs.UNLIMITED] = 1
-        if chunks is None and data.ndim == 0:
+        if chunks is None and not data.shape:
             chunks = ()
         arr = self._group(group).create_array(
             zarr_name(node[-1]),
@@ -355,8 +356,12 @@ class ZarrBackend(Backend):
             dimension_names=list(dims),
             attributes=raw,
         )
-        if data.size:
+        if 0 in data.shape:
+            pass
+        elif isinstance(data, np.ndarray):  # zarr writes chunk by chunk, with no copy
             arr[...] = data
+        else:  # an array source: slab by slab, along whole chunks
+            write_slabs(data, lambda part, index: arr.__setitem__(index, part), arr.chunks)
         self._added(node, arr)
         add_dims(existing, tuple(dims), data.shape, unlimited)
 

@@ -62,6 +62,7 @@ class IODriver:
 
     @property
     def closed(self) -> bool:
+        """True once the driver (and its store) is closed."""
         return self._store.closed
 
     def sync(self) -> None:

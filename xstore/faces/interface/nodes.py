@@ -1,4 +1,4 @@
-"""The attribute-access face (SPEC §5) for users of openmmtools' storage module.
+"""The attribute-access face for users of openmmtools' storage module.
 
 ``si.my_dir.my_var.append(x)``: directories and variables spring into being by
 attribute access, and every operation is handed straight to the core's
@@ -323,7 +323,7 @@ def _check_metadata(name: Any, value: Any, where: str) -> None:
 
 
 class StorageInterface(_Node):
-    """Attribute access to a store: ``si.my_dir.my_var.append(x)`` (SPEC §5).
+    """Attribute access to a store: ``si.my_dir.my_var.append(x)``.
 
     ``storage_driver`` is a :class:`NetCDFIODriver` or :class:`ZarrIODriver`.  The
     interface itself is the root directory: ``add_metadata`` sets attributes of the
