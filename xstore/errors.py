@@ -34,6 +34,11 @@ class VersionMismatchError(ValueError):
     (``version_policy="strict"``)."""
 
 
+class MissingCodecError(TypeError):
+    """A stored value needs a codec that is not registered in this process (not
+    damage: registering the codec makes the value readable)."""
+
+
 class XstoreWarning(UserWarning):
     """The base class of xstore's warnings."""
 

@@ -18,7 +18,12 @@ from typing import Any, Protocol
 import cloudpickle
 import numpy as np
 
-from xstore.errors import PickleNotAllowedError
+from xstore.errors import (
+    MissingCodecError,
+    PickleNotAllowedError,
+    StoreError,
+    VersionMismatchError,
+)
 from xstore.model import Node, Tree
 
 
@@ -75,12 +80,16 @@ class _KeyPath:
 
     def __init__(self, root: str) -> None:
         self._parts = [root]
+        self.failed_at: str | None = None  # the deepest key path an error passed through
 
     @contextmanager
     def at(self, key: object) -> Iterator[None]:
         self._parts.append(f"[{key!r}]")
         try:
             yield
+        except BaseException:
+            self.failed_at = self.failed_at or self.path
+            raise
         finally:
             self._parts.pop()
 
@@ -89,6 +98,9 @@ class _KeyPath:
         self._parts.append(f".attrs[{name!r}]")
         try:
             yield
+        except BaseException:
+            self.failed_at = self.failed_at or self.path
+            raise
         finally:
             self._parts.pop()
 
@@ -207,6 +219,26 @@ class DecodeContext(_KeyPath):
     def raise_if_refused(self) -> None:
         if self.refused:
             raise PickleNotAllowedError(self.refused, self.location)
+
+    @contextmanager
+    def reading_stored(self) -> Iterator[None]:
+        """Decoding stored data: an error that is not one of xstore's own (a refused
+        pickle, a missing codec, a version policy) means the data is damaged or
+        crafted, and becomes a ``StoreError`` naming the key path and the store."""
+        try:
+            yield
+        except (StoreError, PickleNotAllowedError, MissingCodecError, VersionMismatchError):
+            raise
+        except Exception as exc:
+            raise self.damaged(exc) from exc
+
+    def damaged(self, exc: Exception) -> StoreError:
+        """The ``StoreError`` for a stored value that could not be decoded."""
+        where = self.failed_at or self.path
+        store = f" in {self.location}" if self.location else ""
+        return StoreError(
+            f"{where}{store} cannot be read back (damaged or crafted?): {type(exc).__name__}: {exc}"
+        )
 
 
 Encoder = Callable[[Any], tuple[Any, Mapping[str, Any]]]

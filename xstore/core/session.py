@@ -90,7 +90,8 @@ class Session:
     def decode(self, node: Node, label: str) -> Any:
         """The value ``node`` stores; refused pickles raise ``PickleNotAllowedError``."""
         ctx = self.decoder(label)
-        value = ctx.decode(node)
+        with ctx.reading_stored():
+            value = ctx.decode(node)
         ctx.raise_if_refused()
         return value
 

@@ -309,7 +309,8 @@ def load(path: PathLike, mode: str | None = None, *, allow_pickle: bool = False)
     session = open_session(location, "r", backend=spec.name, allow_pickle=allow_pickle)
     try:
         ctx = session.decoder("data")
-        value = decode_mapping(session.layout.read_node((), True), ctx)
+        with ctx.reading_stored():
+            value = decode_mapping(session.layout.read_node((), True), ctx)
         ctx.raise_if_refused()
         return value
     finally:

@@ -69,7 +69,8 @@ def load(path: str, mode: str, codecs: Codecs, *, allow_pickle: bool, consent: b
     with builtins.open(path, "rb") as handle:
         if mode == JSON:
             ctx = codecs.decoder("data", allow_pickle=allow_pickle, location=path)
-            value = jsontag.from_json(json.loads(handle.read().decode("utf-8")), ctx)
+            with ctx.reading_stored():
+                value = jsontag.from_json(json.loads(handle.read().decode("utf-8")), ctx)
             ctx.raise_if_refused()
             return value
         if not (allow_pickle or consent):

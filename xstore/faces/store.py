@@ -242,7 +242,8 @@ class Group(MutableMapping[str, Any]):
         """``make(session, group, ctx)``, refusing pickled attributes as reads do."""
         session = self.session
         ctx = session.decoder(f"{self.path}.attrs")
-        view = make(session, self.stored_path, ctx)
+        with ctx.reading_stored():
+            view = make(session, self.stored_path, ctx)
         ctx.raise_if_refused()
         return view
 

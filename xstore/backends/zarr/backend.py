@@ -40,7 +40,7 @@ from zarr.core.sync import sync
 from zarr.storage import FsspecStore, LocalStore, StorePath
 
 from xstore.backends import files
-from xstore.backends.base import Backend, Index, VarInfo
+from xstore.backends.base import Backend, Index, VarInfo, reading
 from xstore.backends.slabs import write_slabs
 from xstore.backends.zarr import attrs as json_attrs
 from xstore.backends.zarr import commit, locations
@@ -247,6 +247,7 @@ class ZarrBackend(Backend):
         self._dirty = True
 
     # -- structure -------------------------------------------------------------------
+    @reading
     def children(self, group: Path) -> list[tuple[str, bool]]:
         self._members.pop(group, None)  # always the real members, never a stale listing
         return [(n, isinstance(o, zarr.Group)) for n, o in self._listing(group).items()]
@@ -288,10 +289,12 @@ class ZarrBackend(Backend):
             for path in [p for p in cache if p[: len(node)] == node]:
                 del cache[path]
 
+    @reading
     def dims(self, group: Path) -> dict[str, int]:
         return {name: size for name, (size, _) in self._group_dims(group).items()}
 
     # -- attributes ------------------------------------------------------------------
+    @reading
     def attrs(self, node: Path) -> dict[str, Any]:
         obj = self._node(node)
         dtype = dtype_of(obj) if isinstance(obj, zarr.Array) else None
@@ -365,13 +368,16 @@ class ZarrBackend(Backend):
         self._added(node, arr)
         add_dims(existing, tuple(dims), data.shape, unlimited)
 
+    @reading
     def info(self, node: Path) -> VarInfo:
         arr = self._array(node)
         return VarInfo(tuple(arr.shape), dtype_of(arr), dim_names(arr, node), grows(arr))
 
+    @reading
     def chunks(self, node: Path) -> tuple[int, ...]:
         return tuple(self._array(node).chunks)
 
+    @reading
     def read(self, node: Path, index: Index = ()) -> np.ndarray:
         arr = self._array(node)
         value = arr[index if index else ...]
