@@ -320,10 +320,13 @@ def test_compression(tmp_path: Path, compression: str) -> None:
     xstore.save(data, path, mode="zarr", compression=compression, compression_level=3)
     assert_same(data, xstore.load(path))
     codecs = [c["name"] for c in strict_json(Path(path, "x", "zarr.json").read_text())["codecs"]]
-    assert codecs[-1] == compression
+    assert codecs[-2:] == [compression, "crc32c"]  # the checksum covers what is stored
     xstore.save(data, path, mode="zarr")
     codecs = [c["name"] for c in strict_json(Path(path, "x", "zarr.json").read_text())["codecs"]]
-    assert codecs == ["bytes"]  # no compression by default
+    assert codecs == ["bytes", "crc32c"]  # no compression by default, a checksum
+    xstore.save(data, path, mode="zarr", checksum=False)
+    codecs = [c["name"] for c in strict_json(Path(path, "x", "zarr.json").read_text())["codecs"]]
+    assert codecs == ["bytes"]
     with pytest.raises(ValueError, match="compression"):
         xstore.save(data, str(tmp_path / "bad.zarr"), mode="zarr", compression="lzma")
 

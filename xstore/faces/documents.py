@@ -10,6 +10,7 @@ import builtins
 import errno
 import json
 import os
+import zlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,6 +21,7 @@ from xstore.codecs.context import Codecs
 from xstore.errors import PickleNotAllowedError, StoreError
 
 JSON, PICKLE = "json", "cloudpickle"
+CHECKSUM = "__xstore_crc32__"  # top-level key of a JSON document: the crc32 of its values
 MODES = (JSON, PICKLE)
 
 
@@ -51,14 +53,37 @@ def _pretty(obj: Any, indent: str = "") -> str:
     return json.dumps(obj, ensure_ascii=False, allow_nan=False)
 
 
+def _checksum(document: Any) -> str:
+    """crc32 of a JSON document's values (however the file is laid out)."""
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return f"{zlib.crc32(canonical.encode('utf-8', 'surrogatepass')):08x}"
+
+
 def dump(data: Mapping[str, Any], path: str, mode: str, codecs: Codecs) -> None:
-    """Write ``data`` as a document of ``mode`` to ``path``."""
+    """Write ``data`` as a document of ``mode`` to ``path``.  A JSON document carries
+    the checksum of its values under :data:`CHECKSUM` (so a flipped digit is caught)."""
     with builtins.open(path, "wb") as handle:
         if mode == JSON:
             document = jsontag.to_json(dict(data), codecs.encoder("data", pickle_ok=False))
+            if CHECKSUM in document:  # a key of the user's own: tag the dict
+                document = {jsontag.TAG: "dict", "items": document}
+            document[CHECKSUM] = _checksum(document)
             handle.write(_pretty(document).encode("utf-8") + b"\n")
         else:
             cloudpickle.dump(data, handle)
+
+
+def _verified(document: Any, path: str) -> Any:
+    """``document`` without its checksum, which must match (``StoreError`` if not)."""
+    if not isinstance(document, dict) or CHECKSUM not in document:
+        return document  # written before documents had checksums
+    recorded = document.pop(CHECKSUM)
+    if recorded != _checksum(document):
+        raise StoreError(
+            f"{path} is damaged: its values no longer match their checksum (if you edited "
+            f"the file by hand, delete its {CHECKSUM!r} entry)"
+        )
+    return document
 
 
 def load(path: str, mode: str, codecs: Codecs, *, allow_pickle: bool, consent: bool) -> Any:
@@ -70,7 +95,8 @@ def load(path: str, mode: str, codecs: Codecs, *, allow_pickle: bool, consent: b
         if mode == JSON:
             ctx = codecs.decoder("data", allow_pickle=allow_pickle, location=path)
             with ctx.reading_stored():
-                value = jsontag.from_json(json.loads(handle.read().decode("utf-8")), ctx)
+                document = json.loads(handle.read().decode("utf-8"))
+                value = jsontag.from_json(_verified(document, path), ctx)
             ctx.raise_if_refused()
             return value
         if not (allow_pickle or consent):

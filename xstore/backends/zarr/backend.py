@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import zarr
 from zarr.abc.store import Store
-from zarr.codecs import BloscCodec, GzipCodec, ZstdCodec
+from zarr.codecs import BloscCodec, Crc32cCodec, GzipCodec, ZstdCodec
 from zarr.core.sync import sync
 from zarr.storage import FsspecStore, LocalStore, StorePath
 
@@ -44,13 +44,16 @@ from xstore.backends.base import Backend, Index, VarInfo, reading
 from xstore.backends.slabs import write_slabs
 from xstore.backends.zarr import attrs as json_attrs
 from xstore.backends.zarr import commit, locations
+from xstore.backends.zarr.guard import ARRAY_CONFIG, ChunkGuard
 from xstore.backends.zarr.nodes import (
     Node,
     add_dims,
+    configured,
     delete_node,
     dim_names,
     dtype_of,
     grows,
+    is_complete,
     metadata_doc,
     move_node,
     open_node,
@@ -65,16 +68,30 @@ from xstore.model import STRING, ArraySource, string_array
 from xstore.names import Path
 
 
-def _compressors(name: str | None, level: int | None) -> Any:
+def _compressors(name: str | None, level: int | None) -> list[Any]:
     if name is None:
-        return None
+        return []
     if name == "zstd":
-        return ZstdCodec(level=3 if level is None else level)
+        return [ZstdCodec(level=3 if level is None else level)]
     if name in ("gzip", "zlib"):
-        return GzipCodec(level=5 if level is None else level)
+        return [GzipCodec(level=5 if level is None else level)]
     if name == "blosc":
-        return BloscCodec(cname="zstd", clevel=5 if level is None else level)
+        return [BloscCodec(cname="zstd", clevel=5 if level is None else level)]
     raise ValueError(f"zarr compression must be None, 'zstd', 'gzip' or 'blosc', not {name!r}")
+
+
+def _same_metadata(doc: dict[str, Any], recorded: dict[str, Any]) -> bool:
+    """A member's ``zarr.json`` agrees with its entry in the commit record (a growable
+    array's shape may trail the record: a flush cut short, see :mod:`~.commit`)."""
+    ours = {k: v for k, v in doc.items() if k not in ("consolidated_metadata", "shape")}
+    theirs = {k: v for k, v in recorded.items() if k not in ("consolidated_metadata", "shape")}
+    if ours != theirs:
+        return False
+    grows = bool((doc.get("attributes") or {}).get(json_attrs.UNLIMITED))
+    shape, committed = doc.get("shape"), recorded.get("shape")
+    if grows and isinstance(shape, list) and isinstance(committed, list) and shape:
+        return shape[1:] == committed[1:] and shape[0] <= committed[0]
+    return bool(shape == committed)
 
 
 class ZarrBackend(Backend):
@@ -88,26 +105,31 @@ class ZarrBackend(Backend):
         mode: str,
         compression: str | None = None,
         compression_level: int | None = None,
+        checksum: bool = True,
     ) -> None:
         if mode not in ("r", "r+", "w", "w-"):
             raise ValueError(f"zarr backend mode must be 'r', 'r+', 'w' or 'w-', not {mode!r}")
         self.location = os.fspath(location)
         self.writable = mode != "r"
-        self._compressors = _compressors(compression, compression_level)
+        compressors = _compressors(compression, compression_level)
+        # crc32c after compression: every chunk is checked when read (plain readers too)
+        self._compressors = [*compressors, Crc32cCodec()] if checksum else compressors
         self._staging: ZipStaging | None = None  # where a writable zip is staged
         self._nodes: dict[Path, Node] = {}
         self._members: dict[Path, dict[str, Node]] = {}  # listings, kept current
         self._dims: dict[Path, dict[str, tuple[int, bool]]] = {}  # name -> (size, grows)
         self._uncommitted: dict[Path, Any] = {}  # grown arrays whose zarr.json lags behind
         self._committed: dict[str, list[int]] = {}  # shapes in the last commit record
+        self._recorded: dict[str, Any] = {}  # the commit record's metadata, by key
         self._torn: list[str] = []  # arrays found behind the commit record (xstore check)
         self._dirty = mode in ("w", "w-")  # changed since the last consolidation
         self._touched = False  # consolidated metadata already removed since last flush
-        self._store: Store | None = self._open_store(mode)
+        self._store: ChunkGuard | None = ChunkGuard(self._open_store(mode))
         try:
             self._nodes[()] = self._open_root(mode)
             if mode in ("r", "r+"):
-                self._committed = sync(commit.committed_shapes(self._zarr))
+                self._recorded = sync(commit.consolidated_entries(self._zarr))
+                self._committed = commit.growable_shapes(self._recorded)
             if mode == "r+" and self._committed:
                 sync(commit.repair_shapes(self._zarr, self._committed))
         except BaseException:
@@ -115,7 +137,7 @@ class ZarrBackend(Backend):
             raise
 
     @property
-    def _zarr(self) -> Store:
+    def _zarr(self) -> ChunkGuard:
         if self._store is None:
             raise ValueError(f"the zarr store {self.location} is closed")
         return self._store
@@ -163,13 +185,19 @@ class ZarrBackend(Backend):
         if obj is None:
             parent = self._group(node[:-1])
             try:
-                obj = parent[zarr_name(node[-1])]
+                obj = configured(parent[zarr_name(node[-1])])
             except KeyError:  # no such node: the caller's KeyError
                 raise
             except Exception as exc:
                 raise self._corrupt(node, exc) from exc
+            self._known(obj)
             self._nodes[node] = obj
         return obj
+
+    def _known(self, obj: Node) -> None:
+        """Note an array whose every chunk must be stored (for the chunk guard)."""
+        if is_complete(obj):
+            self._zarr.complete.add(obj.store_path.path)
 
     def _group(self, group: Path) -> zarr.Group:
         obj = self._node(group)
@@ -204,14 +232,36 @@ class ZarrBackend(Backend):
                     continue
                 key = f"{prefix}/{name}" if prefix else name
                 listing[path[-1]] = self._nodes[path] = self._open_member(path, key, blob)
+            self._check_members(prefix, {zarr_name(name) for name in listing})
             self._members[group] = listing
         return listing
+
+    def _check_members(self, prefix: str, found: set[str]) -> None:
+        """Every child the commit record lists is there (a lost ``zarr.json`` would
+        otherwise make a key silently vanish)."""
+        if not self._recorded:
+            return
+        start = f"{prefix}/" if prefix else ""
+        recorded = {
+            key[len(start) :]
+            for key in self._recorded
+            if key.startswith(start) and "/" not in key[len(start) :]
+        }
+        lost = sorted(recorded - found)
+        if lost:
+            raise StoreError(
+                f"{self.location} is damaged: /{start}{lost[0]} is in the store's commit "
+                f"record but its metadata is gone ({len(lost)} node(s) missing)"
+            )
 
     def _open_member(self, path: Path, key: str, blob: bytes) -> Node:
         """A child from its ``zarr.json``, with the commit record's shape where a flush
         was cut short among its per-array writes."""
         try:
             doc = json.loads(blob)
+            recorded = self._recorded.get(key)
+            if recorded is not None and not _same_metadata(doc, recorded):
+                raise ValueError("its zarr.json differs from the store's commit record")
             committed = self._committed.get(key)
             torn = committed is not None and committed[0] > doc.get("shape", [0])[0]
             if committed is not None and torn:  # the commit record wins: its data is there
@@ -220,6 +270,7 @@ class ZarrBackend(Backend):
             obj = open_node(StorePath(self._zarr, key), doc)
         except Exception as exc:
             raise self._corrupt(path, exc) from exc
+        self._known(obj)
         if torn and self.writable:
             assert isinstance(obj, zarr.Array)
             self._uncommitted[path] = obj._async_array
@@ -244,6 +295,7 @@ class ZarrBackend(Backend):
                 raise PermissionError(f"{self.location} is open read-only (mode 'r')")
             sync(commit.drop_consolidated(self._zarr))
             self._touched = True
+            self._recorded = {}  # members change now: the record describes the past
         self._dirty = True
 
     # -- structure -------------------------------------------------------------------
@@ -347,6 +399,7 @@ class ZarrBackend(Backend):
             fill = np.nan  # as xarray does; never used as a mask by zarr v3 readers
         if unlimited:
             raw[json_attrs.UNLIMITED] = 1
+        raw[json_attrs.COMPLETE] = 1  # every chunk is written (the guard relies on it)
         if chunks is None and not data.shape:
             chunks = ()
         arr = self._group(group).create_array(
@@ -358,7 +411,9 @@ class ZarrBackend(Backend):
             compressors=self._compressors,
             dimension_names=list(dims),
             attributes=raw,
+            config=ARRAY_CONFIG,
         )
+        self._known(arr)
         if 0 in data.shape:
             pass
         elif isinstance(data, np.ndarray):  # zarr writes chunk by chunk, with no copy
@@ -380,7 +435,12 @@ class ZarrBackend(Backend):
     @reading
     def read(self, node: Path, index: Index = ()) -> np.ndarray:
         arr = self._array(node)
-        value = arr[index if index else ...]
+        guard = self._zarr
+        guard.reading = True  # a missing chunk is damage now (not while writing)
+        try:
+            value = arr[index if index else ...]
+        finally:
+            guard.reading = False
         if dtype_of(arr) == STRING:
             if isinstance(value, str):
                 return string_array([value], ())
