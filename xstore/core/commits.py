@@ -72,7 +72,10 @@ def redo_of(root_attrs: Mapping[str, Any]) -> Ops:
     ops: Ops = {}
     for group, final, staged in json.loads(text):
         names = [*group, final, *([staged] if staged is not None else [])]
-        if not all(isinstance(n, str) and n and "/" not in n for n in names):
+        if not all(
+            isinstance(n, str) and n not in ("", ".", "..") and "/" not in n and "\\" not in n
+            for n in names
+        ):
             raise ValueError(f"{REDO} holds a malformed entry {[group, final, staged]!r}")
         if staged is not None and not is_staged(staged):
             raise ValueError(f"{REDO} renames {staged!r}, which xstore did not stage")
