@@ -10,7 +10,7 @@ handed in explicitly: nothing is wired by import side effects.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import cloudpickle
 import numpy as np
 
+from xstore.codecs.classes import trust_names
 from xstore.errors import (
     MissingCodecError,
     PickleNotAllowedError,
@@ -122,9 +123,14 @@ class Codecs:
         return EncodeContext(self, root, pickle_ok=pickle_ok)
 
     def decoder(
-        self, root: str = "data", *, allow_pickle: bool = False, location: str = ""
+        self,
+        root: str = "data",
+        *,
+        allow_pickle: bool = False,
+        location: str = "",
+        trust: Iterable[str] = (),
     ) -> DecodeContext:
-        return DecodeContext(self, root, allow_pickle=allow_pickle, location=location)
+        return DecodeContext(self, root, allow_pickle=allow_pickle, location=location, trust=trust)
 
 
 class EncodeContext(_KeyPath):
@@ -173,7 +179,11 @@ class EncodeContext(_KeyPath):
 
 
 class DecodeContext(_KeyPath):
-    """Policy and position while decoding; collects refused pickles."""
+    """Policy and position while decoding; collects refused pickles and classes.
+
+    ``trust`` names the modules (and packages) whose classes may be imported to
+    restore an object without ``allow_pickle``.
+    """
 
     def __init__(
         self,
@@ -182,12 +192,15 @@ class DecodeContext(_KeyPath):
         *,
         allow_pickle: bool = False,
         location: str = "",
+        trust: Iterable[str] = (),
     ) -> None:
         super().__init__(root)
         self.codecs = codecs
         self.allow_pickle = allow_pickle
         self.location = location
+        self.trust = trust_names(trust)
         self.refused: list[str] = []
+        self.refused_modules: list[str] = []
 
     @property
     def dispatch(self) -> Dispatch:
@@ -206,8 +219,12 @@ class DecodeContext(_KeyPath):
             raise TypeError(f"cannot restore the Storable at {self.path} without a group")
         return self.codecs.group_over(tree, self)
 
-    def refuse(self) -> _Refused:
+    def refuse(self, module: str = "") -> _Refused:
+        """Record a refused value at the current key path (and the untrusted module
+        restoring it would have imported) and return the REFUSED placeholder."""
         self.refused.append(self.path)
+        if module:
+            self.refused_modules.append(module)
         return REFUSED
 
     def unpickle(self, blob: bytes) -> Any:
@@ -218,7 +235,7 @@ class DecodeContext(_KeyPath):
 
     def raise_if_refused(self) -> None:
         if self.refused:
-            raise PickleNotAllowedError(self.refused, self.location)
+            raise PickleNotAllowedError(self.refused, self.location, self.refused_modules)
 
     @contextmanager
     def reading_stored(self) -> Iterator[None]:

@@ -11,10 +11,12 @@ never touch a backend; the core is the only caller of one.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from typing import Any
 
 from xstore.backends.base import Backend
 from xstore.backends.locks import WriterLock
+from xstore.codecs.classes import trust_names
 from xstore.codecs.context import Codecs, DecodeContext, EncodeContext
 from xstore.core.entries import Entry
 from xstore.core.layout import Core
@@ -27,7 +29,8 @@ class Session:
     """One open store.
 
     ``mode`` is the mode the user asked for (``r``, ``r+``, ``a``, ``w``, ``w-``);
-    ``allow_pickle`` decides whether pickled values are read.  ``writer_lock`` (held
+    ``allow_pickle`` decides whether pickled values are read and ``trust`` which
+    modules' classes may be imported to restore objects.  ``writer_lock`` (held
     by writers) is released when the session closes.  Faces hold :attr:`mutex` for
     every call, so threads sharing one store take turns; ``mutex`` is the backend's
     library lock where its library is not thread-safe across files.
@@ -41,6 +44,7 @@ class Session:
         mode: str,
         new: bool = False,
         allow_pickle: bool = False,
+        trust: Iterable[str] = (),
         series: SeriesOptions | None = None,
         writer_lock: WriterLock | None = None,
         mutex: threading.RLock | None = None,
@@ -50,6 +54,7 @@ class Session:
         self.codecs = codecs
         self.mode = mode
         self.allow_pickle = allow_pickle
+        self.trust = trust_names(trust)
         self.location = backend.location
         self._series_options = series or SeriesOptions()
         self._writer: SeriesWriter | None = None
@@ -82,7 +87,9 @@ class Session:
         return self.codecs.encoder(label)
 
     def decoder(self, label: str) -> DecodeContext:
-        return self.codecs.decoder(label, allow_pickle=self.allow_pickle, location=self.location)
+        return self.codecs.decoder(
+            label, allow_pickle=self.allow_pickle, location=self.location, trust=self.trust
+        )
 
     def encode(self, value: Any, label: str) -> Node:
         return self.encoder(label).encode(value)

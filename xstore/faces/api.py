@@ -5,12 +5,13 @@ from __future__ import annotations
 import errno
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from xstore.backends import files, locks, registry
 from xstore.backends.base import BackendSpec
 from xstore.codecs.builtin import decode_mapping
+from xstore.codecs.classes import trust_names
 from xstore.core.series.writer import SeriesOptions
 from xstore.core.session import Session
 from xstore.errors import StoreError
@@ -42,12 +43,14 @@ def open_session(
     backend: str | None = None,
     engine: str | None = None,
     allow_pickle: bool = False,
+    trust: str | Iterable[str] = (),
     **options: Any,
 ) -> Session:
     """The :class:`~xstore.core.session.Session` that :func:`open` wraps (for faces
     and tools that work below ``Store``)."""
     if mode not in OPEN_MODES:
         raise ValueError(f"mode must be one of {OPEN_MODES}, not {mode!r}")
+    trust = trust_names(trust)
     spec = registry.get(backend) if backend is not None else registry.infer(location)
     if engine is not None:
         if engine not in spec.engines:
@@ -79,6 +82,7 @@ def open_session(
                 mode=mode,
                 new=backend_mode in ("w", "w-"),
                 allow_pickle=allow_pickle,
+                trust=trust,
                 series=series,
                 writer_lock=lock,
                 mutex=mutex,
@@ -106,6 +110,7 @@ def open(
     backend: str | None = None,
     engine: str | None = None,
     allow_pickle: bool = False,
+    trust: str | Iterable[str] = (),
     **options: Any,
 ) -> Store:
     """Open a store as a dict-like :class:`~xstore.Store` (use it in a ``with`` block).
@@ -126,6 +131,9 @@ def open(
     allow_pickle : bool
         Read values stored as pickles (unpickling can run arbitrary code: only for
         files you trust).
+    trust : str or list of str
+        Modules (a package trusts its submodules) whose classes may be imported to
+        restore stored objects; classes in modules already imported need no trust.
     **options
         For appended series: ``buffer_bytes`` (records buffered per store, default
         16 MiB), ``buffer_records`` (per series, default 4096), ``flush_interval``
@@ -159,7 +167,13 @@ def open(
     location = _location(path)
     return Store(
         open_session(
-            location, mode, backend=backend, engine=engine, allow_pickle=allow_pickle, **options
+            location,
+            mode,
+            backend=backend,
+            engine=engine,
+            allow_pickle=allow_pickle,
+            trust=trust,
+            **options,
         )
     )
 
@@ -264,7 +278,13 @@ def detect(location: str) -> str:
     return document
 
 
-def load(path: PathLike, mode: str | None = None, *, allow_pickle: bool = False) -> dict[str, Any]:
+def load(
+    path: PathLike,
+    mode: str | None = None,
+    *,
+    allow_pickle: bool = False,
+    trust: str | Iterable[str] = (),
+) -> dict[str, Any]:
     """Read a whole file written by :func:`save` (or any store) back as a dict.
 
     Parameters
@@ -276,6 +296,9 @@ def load(path: PathLike, mode: str | None = None, *, allow_pickle: bool = False)
     allow_pickle : bool
         Unpickle values that need it (only for files you trust); passing
         ``mode="cloudpickle"`` explicitly counts as consent too.
+    trust : str or list of str
+        Modules (a package trusts its submodules) whose classes may be imported to
+        restore stored dataclasses and Storable objects.
 
     Returns
     -------
@@ -288,12 +311,14 @@ def load(path: PathLike, mode: str | None = None, *, allow_pickle: bool = False)
     FileNotFoundError
         Nothing at ``path``.
     PickleNotAllowedError
-        The file holds pickled values and ``allow_pickle`` is off; the message names
-        their key paths.
+        The file holds pickled values and ``allow_pickle`` is off, or objects whose
+        module is neither imported nor trusted; the message names their key paths
+        and modules.
     StoreError
         The file is not a readable store, or is damaged.
     """
     location = _location(path)
+    trust = trust_names(trust)
     modes = save_modes()
     if mode is not None and mode not in modes:
         raise ValueError(f"mode must be one of {modes} or None, not {mode!r}")
@@ -301,12 +326,17 @@ def load(path: PathLike, mode: str | None = None, *, allow_pickle: bool = False)
     spec = registry.for_save_mode(chosen)
     if spec is None:
         value = documents.load(
-            location, chosen, CODECS, allow_pickle=allow_pickle, consent=mode is not None
+            location,
+            chosen,
+            CODECS,
+            allow_pickle=allow_pickle,
+            consent=mode is not None,
+            trust=trust,
         )
         if not isinstance(value, dict):
             raise StoreError(f"{location} does not hold a dict but a {type(value).__name__}")
         return value
-    session = open_session(location, "r", backend=spec.name, allow_pickle=allow_pickle)
+    session = open_session(location, "r", backend=spec.name, allow_pickle=allow_pickle, trust=trust)
     try:
         ctx = session.decoder("data")
         with ctx.reading_stored():

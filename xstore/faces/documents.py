@@ -11,7 +11,7 @@ import errno
 import json
 import os
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import cloudpickle
@@ -86,14 +86,23 @@ def _verified(document: Any, path: str) -> Any:
     return document
 
 
-def load(path: str, mode: str, codecs: Codecs, *, allow_pickle: bool, consent: bool) -> Any:
+def load(
+    path: str,
+    mode: str,
+    codecs: Codecs,
+    *,
+    allow_pickle: bool,
+    consent: bool,
+    trust: str | Iterable[str] = (),
+) -> Any:
     """The value of the document at ``path``.  Unpickling a whole ``cloudpickle``
-    document needs ``allow_pickle`` or ``consent`` (the mode was asked for by name)."""
+    document needs ``allow_pickle`` or ``consent`` (the mode was asked for by name);
+    ``trust`` names the modules whose dataclasses a JSON document may restore."""
     if not os.path.exists(path):
         raise FileNotFoundError(errno.ENOENT, "no such file", path)
     with builtins.open(path, "rb") as handle:
         if mode == JSON:
-            ctx = codecs.decoder("data", allow_pickle=allow_pickle, location=path)
+            ctx = codecs.decoder("data", allow_pickle=allow_pickle, location=path, trust=trust)
             with ctx.reading_stored():
                 document = json.loads(handle.read().decode("utf-8"))
                 value = jsontag.from_json(_verified(document, path), ctx)

@@ -384,7 +384,9 @@ def _scratch_group() -> tuple[Group, Callable[[], Tree]]:
 
 def _group_over(tree: Tree, ctx: DecodeContext) -> Group:
     """A read-only in-memory group holding ``tree`` (what ``_restore`` receives)."""
-    session = Session(MemoryBackend(), CODECS, mode="r", allow_pickle=ctx.allow_pickle)
+    session = Session(
+        MemoryBackend(), CODECS, mode="r", allow_pickle=ctx.allow_pickle, trust=ctx.trust
+    )
     layout = session.layout
     layout.set_attrs((), dict(tree.attrs))
     for name, child in tree.children.items():
