@@ -33,7 +33,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from xstore.backends import files
+from xstore.backends import files, plausible
 from xstore.backends.base import Backend, Index, VarInfo, reading
 from xstore.backends.netcdf.engines import ENGINES
 from xstore.backends.netcdf.hdf5 import (
@@ -324,6 +324,7 @@ class NetCDFBackend(Backend):
     def read(self, node: Path, index: Index = ()) -> np.ndarray:
         self._write_pending()
         var = self._var(node)
+        self._require_plausible(node, var, index)
         crc = self._crc(var)
         if crc is not None:  # small and contiguous: read whole, check, then index
             whole = self._read(node, var, ())
@@ -349,6 +350,15 @@ class NetCDFBackend(Backend):
                 return string_array([value], ())
             return np.asarray(value, dtype=object)
         return np.asarray(value)
+
+    def _require_plausible(self, node: Path, var: Any, index: Index) -> None:
+        """No read decodes to more than deflate can make of the whole file."""
+        dtype = np.dtype(object) if var.dtype is str else np.dtype(var.dtype)
+        wanted = plausible.read_bytes(tuple(var.shape), dtype, index)
+        if wanted > plausible.FLOOR:
+            size = os.path.getsize(self._file)
+            most = plausible.DEFLATE_RATIO * size
+            plausible.require(self.location, node, wanted, most, f"the whole file has {size} bytes")
 
     def _crc(self, var: Any) -> int | None:
         """The checksum attribute of a contiguous variable (None: it has none)."""
