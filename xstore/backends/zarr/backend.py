@@ -20,9 +20,8 @@ Decisions worth knowing:
   that the first axis of this one is meant to grow.
 * **Listings.**  xstore lists the real members, never the consolidated metadata
   (which only helps plain readers).
-* **Atomic metadata.**  zarr's ``LocalStore`` already writes every key to a
-  temporary file in the same directory and renames it into place, so a ``zarr.json``
-  is never torn, even by ``SIGKILL``; no subclass is needed.
+* **Atomic metadata.**  zarr's ``LocalStore`` writes every key to a temporary file
+  and renames it into place: a ``zarr.json`` is never torn, even by ``SIGKILL``.
 """
 
 from __future__ import annotations
@@ -35,7 +34,7 @@ from typing import Any
 import numpy as np
 import zarr
 from zarr.abc.store import Store
-from zarr.codecs import BloscCodec, Crc32cCodec, GzipCodec, ZstdCodec
+from zarr.codecs import Crc32cCodec
 from zarr.core.sync import sync
 from zarr.storage import FsspecStore, LocalStore, StorePath
 
@@ -44,10 +43,12 @@ from xstore.backends.base import Backend, Index, VarInfo, reading
 from xstore.backends.slabs import write_slabs
 from xstore.backends.zarr import attrs as json_attrs
 from xstore.backends.zarr import commit, locations
-from xstore.backends.zarr.guard import ARRAY_CONFIG, ChunkGuard
+from xstore.backends.zarr.commit import agrees_with_record
+from xstore.backends.zarr.guard import ARRAY_CONFIG, ChunkGuard, require_plausible
 from xstore.backends.zarr.nodes import (
     Node,
     add_dims,
+    compressors,
     configured,
     delete_node,
     dim_names,
@@ -68,32 +69,6 @@ from xstore.model import STRING, ArraySource, string_array
 from xstore.names import Path
 
 
-def _compressors(name: str | None, level: int | None) -> list[Any]:
-    if name is None:
-        return []
-    if name == "zstd":
-        return [ZstdCodec(level=3 if level is None else level)]
-    if name in ("gzip", "zlib"):
-        return [GzipCodec(level=5 if level is None else level)]
-    if name == "blosc":
-        return [BloscCodec(cname="zstd", clevel=5 if level is None else level)]
-    raise ValueError(f"zarr compression must be None, 'zstd', 'gzip' or 'blosc', not {name!r}")
-
-
-def _same_metadata(doc: dict[str, Any], recorded: dict[str, Any]) -> bool:
-    """A member's ``zarr.json`` agrees with its entry in the commit record (a growable
-    array's shape may trail the record: a flush cut short, see :mod:`~.commit`)."""
-    ours = {k: v for k, v in doc.items() if k not in ("consolidated_metadata", "shape")}
-    theirs = {k: v for k, v in recorded.items() if k not in ("consolidated_metadata", "shape")}
-    if ours != theirs:
-        return False
-    grows = bool((doc.get("attributes") or {}).get(json_attrs.UNLIMITED))
-    shape, committed = doc.get("shape"), recorded.get("shape")
-    if grows and isinstance(shape, list) and isinstance(committed, list) and shape:
-        return shape[1:] == committed[1:] and shape[0] <= committed[0]
-    return bool(shape == committed)
-
-
 class ZarrBackend(Backend):
     """A zarr format 3 store (directory, zip file or fsspec URL)."""
 
@@ -111,9 +86,9 @@ class ZarrBackend(Backend):
             raise ValueError(f"zarr backend mode must be 'r', 'r+', 'w' or 'w-', not {mode!r}")
         self.location = os.fspath(location)
         self.writable = mode != "r"
-        compressors = _compressors(compression, compression_level)
+        codecs = compressors(compression, compression_level)
         # crc32c after compression: every chunk is checked when read (plain readers too)
-        self._compressors = [*compressors, Crc32cCodec()] if checksum else compressors
+        self._compressors = [*codecs, Crc32cCodec()] if checksum else codecs
         self._staging: ZipStaging | None = None  # where a writable zip is staged
         self._nodes: dict[Path, Node] = {}
         self._members: dict[Path, dict[str, Node]] = {}  # listings, kept current
@@ -260,7 +235,7 @@ class ZarrBackend(Backend):
         try:
             doc = json.loads(blob)
             recorded = self._recorded.get(key)
-            if recorded is not None and not _same_metadata(doc, recorded):
+            if recorded is not None and not agrees_with_record(doc, recorded):
                 raise ValueError("its zarr.json differs from the store's commit record")
             committed = self._committed.get(key)
             torn = committed is not None and committed[0] > doc.get("shape", [0])[0]
@@ -435,6 +410,7 @@ class ZarrBackend(Backend):
     @reading
     def read(self, node: Path, index: Index = ()) -> np.ndarray:
         arr = self._array(node)
+        require_plausible(self._zarr, arr, index, self.location, node)
         guard = self._zarr
         guard.reading = True  # a missing chunk is damage now (not while writing)
         try:

@@ -109,3 +109,17 @@ async def save_shapes(handles: list[Any]) -> None:
     await asyncio.gather(
         *(h.resize(h.metadata.shape, delete_outside_chunks=False) for h in handles)
     )
+
+
+def agrees_with_record(doc: dict[str, Any], recorded: dict[str, Any]) -> bool:
+    """A member's ``zarr.json`` agrees with its entry in the commit record (a growable
+    array's shape may trail the record: a flush cut short, see :mod:`~.commit`)."""
+    ours = {k: v for k, v in doc.items() if k not in ("consolidated_metadata", "shape")}
+    theirs = {k: v for k, v in recorded.items() if k not in ("consolidated_metadata", "shape")}
+    if ours != theirs:
+        return False
+    grows = bool((doc.get("attributes") or {}).get(UNLIMITED))
+    shape, committed = doc.get("shape"), recorded.get("shape")
+    if grows and isinstance(shape, list) and isinstance(committed, list) and shape:
+        return shape[1:] == committed[1:] and shape[0] <= committed[0]
+    return bool(shape == committed)

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import zarr
 from zarr.abc.store import Store
+from zarr.codecs import BloscCodec, GzipCodec, ZstdCodec
 from zarr.core.buffer import Buffer, default_buffer_prototype
 from zarr.storage import LocalStore, StorePath, WrapperStore
 
@@ -137,3 +138,16 @@ def metadata_doc(obj: Node) -> dict[str, Any]:
     doc: dict[str, Any] = json.loads(blob)
     doc.pop("consolidated_metadata", None)
     return doc
+
+
+def compressors(name: str | None, level: int | None) -> list[Any]:
+    """zarr codecs for an xstore compression name and level."""
+    if name is None:
+        return []
+    if name == "zstd":
+        return [ZstdCodec(level=3 if level is None else level)]
+    if name in ("gzip", "zlib"):
+        return [GzipCodec(level=5 if level is None else level)]
+    if name == "blosc":
+        return [BloscCodec(cname="zstd", clevel=5 if level is None else level)]
+    raise ValueError(f"zarr compression must be None, 'zstd', 'gzip' or 'blosc', not {name!r}")
