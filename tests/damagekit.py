@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import random
+import select
 import shutil
 import subprocess
 import sys
@@ -150,15 +151,29 @@ def same(a: Any, b: Any) -> bool:
 
 
 def load_and_judge(path: str, mode: str) -> str:
+    """``same``/``different``/``storeerror``/``other ...``; for stores, ``xstore check``
+    must also report the damage that made loading fail (else ``check-missed``) and
+    must never raise itself (else ``check-raised``)."""
     import xstore
 
     try:
         loaded = xstore.load(path)
     except xstore.StoreError:
-        return "storeerror"
+        verdict = "storeerror"
     except Exception as exc:
         return f"other {type(exc).__name__}: {str(exc)[:200]}"
-    return "same" if same(expected(mode), loaded) else "different"
+    else:
+        verdict = "same" if same(expected(mode), loaded) else "different"
+    if mode in ("hdf5", "zarr"):
+        from xstore.tools.check import check
+
+        try:
+            problems = check(path)
+        except Exception as exc:
+            return f"check-raised {type(exc).__name__}: {str(exc)[:200]}"
+        if verdict == "storeerror" and not problems:
+            return "check-missed"
+    return verdict
 
 
 def judge_in_child(path: str, mode: str, memory_mb: int = MEMORY_LIMIT_MB) -> str:
@@ -192,20 +207,91 @@ def judge_in_child(path: str, mode: str, memory_mb: int = MEMORY_LIMIT_MB) -> st
     return "memory" if verdict.startswith("other MemoryError") else verdict
 
 
-def variant(folder: str, mode: str, suffix: str, seed: int, pristine: str) -> tuple[str, str]:
-    """Damage a copy of ``pristine`` with ``seed``: (what was done, verdict)."""
+def copy_and_damage(folder: str, suffix: str, seed: int, pristine: str) -> tuple[str, str]:
+    """A copy of ``pristine`` damaged with ``seed``: (its path, what was done)."""
     path = os.path.join(folder, f"d{seed}{suffix}")
     if os.path.isdir(pristine):
         shutil.copytree(pristine, path)
     else:
         shutil.copy(pristine, path)
-    what = damage(path, seed)
-    verdict = judge_in_child(path, mode)
+    return path, damage(path, seed)
+
+
+def remove(path: str) -> None:
     if os.path.isdir(path):
         shutil.rmtree(path)
-    else:
+    elif os.path.exists(path):
         os.remove(path)
+
+
+def variant(folder: str, mode: str, suffix: str, seed: int, pristine: str) -> tuple[str, str]:
+    """Damage a copy of ``pristine`` with ``seed``: (what was done, verdict)."""
+    path, what = copy_and_damage(folder, suffix, seed, pristine)
+    verdict = judge_in_child(path, mode)
+    remove(path)
     return what, verdict
+
+
+class BatchJudge:
+    """Judges many stores in one child process (imports paid once), each with its own
+    time limit: a hang or a crash costs that store its verdict and the child a
+    restart, never the other stores theirs."""
+
+    def __init__(self, mode: str, memory_mb: int = MEMORY_LIMIT_MB, timeout: float = 30) -> None:
+        self.mode, self.memory_mb, self.timeout = mode, memory_mb, timeout
+        self.child: subprocess.Popen[str] | None = None
+
+    def _start(self) -> subprocess.Popen[str]:
+        code = (
+            "import resource, sys; sys.path.insert(0, sys.argv[2]); "
+            "limit = int(sys.argv[3]) * 2**20; "
+            "resource.setrlimit(resource.RLIMIT_AS, (limit, limit)); "
+            "import damagekit; damagekit.serve(sys.argv[1])"
+        )
+        here = str(Path(__file__).resolve().parent)
+        return subprocess.Popen(
+            [sys.executable, "-c", code, self.mode, here, str(self.memory_mb)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+
+    def judge(self, path: str) -> str:
+        if self.child is None:
+            self.child = self._start()
+        child = self.child
+        assert child.stdin is not None and child.stdout is not None
+        try:
+            child.stdin.write(path + "\n")
+            child.stdin.flush()
+        except BrokenPipeError:
+            return self._lost("crash (child gone)")
+        ready, _, _ = select.select([child.stdout], [], [], self.timeout)
+        if not ready:
+            return self._lost("hang")
+        line = child.stdout.readline()
+        if not line:
+            child.wait()
+            return self._lost(f"crash {-child.returncode if child.returncode else '?'}")
+        verdict = line.strip()
+        return "memory" if verdict.startswith("other MemoryError") else verdict
+
+    def _lost(self, verdict: str) -> str:
+        self.close()
+        return verdict
+
+    def close(self) -> None:
+        if self.child is not None:
+            self.child.kill()
+            self.child.wait()
+            self.child = None
+
+
+def serve(mode: str) -> None:
+    """The child of :class:`BatchJudge`: one path per line in, one verdict per line out."""
+    for line in sys.stdin:
+        print(load_and_judge(line.rstrip("\n"), mode), flush=True)
 
 
 if __name__ == "__main__":

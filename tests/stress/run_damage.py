@@ -23,7 +23,8 @@ import damagekit  # noqa: E402
 
 MODES = {"hdf5": ("hdf5", ".nc"), "zarr": ("zarr", ".zarr"), "zarr-zip": ("zarr", ".zip"),
          "json": ("json", ".json")}  # fmt: skip
-COLUMNS = ["same", "different", "storeerror", "other", "hang", "memory", "crash"]
+COLUMNS = ["same", "different", "storeerror", "other", "hang", "memory", "crash",
+           "check-missed", "check-raised"]  # fmt: skip
 
 
 def main() -> None:
@@ -40,12 +41,16 @@ def main() -> None:
         damagekit.write(pristine, mode)
         counts: Counter[str] = Counter()
         examples: dict[str, list[str]] = {}
+        judge = damagekit.BatchJudge(mode)
         for i in range(args.variants):
-            what, verdict = damagekit.variant(folder, mode, suffix, args.seed * 10**6 + i, pristine)
+            path, what = damagekit.copy_and_damage(folder, suffix, args.seed * 10**6 + i, pristine)
+            verdict = judge.judge(path)
+            damagekit.remove(path)
             kind = verdict.split()[0]
             counts[kind] += 1
             if kind not in ("same", "storeerror"):
                 examples.setdefault(kind, []).append(f"{what}: {verdict}")
+        judge.close()
         table.append((name, counts))
         print(name, dict(counts))
         for kind, lines in examples.items():
@@ -54,9 +59,9 @@ def main() -> None:
         sys.stdout.flush()
     print(
         "\n| backend | variants | same as original | silently wrong | StoreError "
-        "| other exception | hang | MemoryError | crash |"
+        "| other exception | hang | MemoryError | crash | check said ok | check raised |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for name, c in table:
         total = sum(c.values())
         cells = " | ".join(str(c[k]) for k in COLUMNS)
