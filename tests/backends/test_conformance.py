@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from xstore.backends import registry
+from xstore.backends.address import Address
 from xstore.backends.base import Backend, BackendSpec
 from xstore.core.chunks import record_chunks
 from xstore.model import STORABLE_DTYPES, string_array
@@ -46,7 +47,7 @@ def open_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ope
     opened: list[Backend] = []
 
     def make(mode: str) -> Backend:
-        backend = spec.open(location, mode, **options)
+        backend = spec.open(Address(location), mode, **options)
         opened.append(backend)
         return backend
 

@@ -472,15 +472,23 @@ class Core(Committing):
         self._commit()
 
     def close(self) -> None:
+        """Flush and close.  A failed flush is raised once: the backend is then released
+        without trying again (closing a second time does nothing)."""
         if self.closed:
             return
         self.closed = True
         try:
             if self._backend.writable:
                 self.flush()
-        finally:
+        except BaseException:
             try:
                 if self._records is not None:
                     self._records.close()
             finally:
-                self._backend.close()
+                self._backend.discard()
+            raise
+        try:
+            if self._records is not None:
+                self._records.close()
+        finally:
+            self._backend.close()

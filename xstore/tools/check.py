@@ -5,26 +5,36 @@ from __future__ import annotations
 import glob
 import os
 from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any
 
 from xstore.backends import files, registry
+from xstore.backends.address import address_of
 from xstore.core.session import Session
 from xstore.errors import PickleNotAllowedError, StoreError
 from xstore.faces.api import open_session
 from xstore.names import Path, decode_name, is_internal
 
 
-def check(location: str, *, backend: str | None = None) -> list[str]:
+def check(
+    location: str,
+    *,
+    backend: str | None = None,
+    storage_options: Mapping[str, Any] | None = None,
+) -> list[str]:
     """What is wrong with a store, one line per problem (empty: all is well).
 
     Every value must read back; series sharing a record dimension must have equal
     lengths; a store must match its commit record; temporary files left by a
-    killed writer are reported (they are safe to delete).
+    killed writer are reported (they are safe to delete).  ``storage_options``:
+    fsspec's, for a URL.
     """
+    address = address_of(location, storage_options)
     problems = [
         f"leftover from an interrupted write (safe to delete): {p}" for p in _leftovers(location)
     ]
     try:
-        session = open_session(location, "r", backend=backend)
+        session = open_session(address, "r", backend=backend)
     except (StoreError, OSError, ValueError) as exc:
         return [*problems, f"cannot open: {exc}"]
     try:

@@ -37,13 +37,15 @@ import zarr
 from zarr.abc.store import Store
 from zarr.codecs import BloscCodec, GzipCodec, ZstdCodec
 from zarr.core.sync import sync
-from zarr.storage import FsspecStore, LocalStore, StorePath
+from zarr.storage import LocalStore, StorePath
 
 from xstore.backends import files
+from xstore.backends.address import Address
 from xstore.backends.base import Backend, Index, VarInfo
 from xstore.backends.slabs import write_slabs
 from xstore.backends.zarr import attrs as json_attrs
-from xstore.backends.zarr import commit, locations
+from xstore.backends.zarr import commit, locations, replace
+from xstore.backends.zarr.guard import Flushes, GuardedStore
 from xstore.backends.zarr.nodes import (
     Node,
     add_dims,
@@ -60,6 +62,7 @@ from xstore.backends.zarr.nodes import (
     zarr_name,
 )
 from xstore.backends.zarr.staging import ZipStaging, open_zip_reader
+from xstore.backends.zarr.tails import Tails
 from xstore.errors import StoreError
 from xstore.model import STRING, ArraySource, string_array
 from xstore.names import Path
@@ -84,15 +87,18 @@ class ZarrBackend(Backend):
 
     def __init__(
         self,
-        location: str,
+        location: str | Address,
         mode: str,
         compression: str | None = None,
         compression_level: int | None = None,
     ) -> None:
         if mode not in ("r", "r+", "w", "w-"):
             raise ValueError(f"zarr backend mode must be 'r', 'r+', 'w' or 'w-', not {mode!r}")
-        self.location = os.fspath(location)
+        self.address = location if isinstance(location, Address) else Address(os.fspath(location))
+        self.location = self.address.location
         self.writable = mode != "r"
+        self._tails = Tails()  # the last chunk of each growing array, as written
+        self._flushed = Flushes()  # when the last flush completed (for failure messages)
         self._compressors = _compressors(compression, compression_level)
         self._staging: ZipStaging | None = None  # where a writable zip is staged
         self._nodes: dict[Path, Node] = {}
@@ -122,9 +128,16 @@ class ZarrBackend(Backend):
 
     # -- opening ---------------------------------------------------------------------
     def _open_store(self, mode: str) -> Store:
-        location = self.location
-        if files.is_url(location):
-            return FsspecStore.from_url(location, read_only=mode == "r")
+        location, address = self.location, self.address
+        if address.remote:
+            if mode == "r":  # a replacement cut short: its new store is complete beside
+                address = replace.pending(address) or address
+            else:
+                replace.finish(address)  # the writer lock is held: finish it first
+            store = locations.remote_store(address, read_only=mode == "r")
+            if mode == "w":
+                replace.clear(store)
+            return GuardedStore(store, location, self._survived)
         path = files.local_path(location)
         if mode == "w-" and locations.store_exists(location):
             raise FileExistsError(f"{location} already exists (mode 'w-')")
@@ -146,8 +159,9 @@ class ZarrBackend(Backend):
 
     def _open_root(self, mode: str) -> zarr.Group:
         try:
-            if mode in ("w", "w-"):
-                return zarr.create_group(self._zarr, zarr_format=3, overwrite=mode == "w")
+            if mode in ("w", "w-"):  # (a remote store was cleared, keeping its lease)
+                overwrite = mode == "w" and not self.address.remote
+                return zarr.create_group(self._zarr, zarr_format=3, overwrite=overwrite)
             access: Any = mode  # "r" or "r+"
             return zarr.open_group(self._zarr, mode=access, zarr_format=3, use_consolidated=False)
         except (FileExistsError, PermissionError):
@@ -198,6 +212,8 @@ class ZarrBackend(Backend):
             prefix = self._group(group).store_path.path
             listing = {}
             for name, blob in sync(read_members(self._zarr, prefix)):
+                if not group and replace.is_staged_inside(name):
+                    continue  # a replacement being written inside a store object
                 path = (*group, xstore_name(name))
                 if path in self._uncommitted:  # its zarr.json does not have the shape yet
                     listing[path[-1]] = self._nodes[path]
@@ -237,11 +253,13 @@ class ZarrBackend(Backend):
         return dims
 
     # -- change tracking -------------------------------------------------------------
-    def _touch(self) -> None:
-        """Call before every change: drop consolidated metadata once per flush cycle."""
-        if not self._touched:
-            if not self.writable:
-                raise PermissionError(f"{self.location} is open read-only (mode 'r')")
+    def _touch(self, metadata: bool = True) -> None:
+        """Call before every change: drop consolidated metadata once per flush cycle
+        when ``metadata`` changes (new data within or beyond the committed shapes leaves
+        the commit record true: readers see the committed shapes)."""
+        if not self.writable:
+            raise PermissionError(f"{self.location} is open read-only (mode 'r')")
+        if metadata and not self._touched:
             sync(commit.drop_consolidated(self._zarr))
             self._touched = True
         self._dirty = True
@@ -284,6 +302,7 @@ class ZarrBackend(Backend):
         self._dims.pop(node[:-1], None)
 
     def _forget(self, node: Path) -> None:
+        self._tails.forget_below(node)
         for cache in (self._nodes, self._members, self._dims, self._uncommitted):
             for path in [p for p in cache if p[: len(node)] == node]:
                 del cache[path]
@@ -382,11 +401,12 @@ class ZarrBackend(Backend):
         return np.asarray(value)
 
     def write(self, node: Path, data: np.ndarray, index: Index = ()) -> None:
-        self._touch()
+        self._touch(metadata=False)
+        self._tails.forget(node)
         self._array(node)[index if index else ...] = data
 
     def write_records(self, node: Path, start: int, block: np.ndarray) -> None:
-        self._touch()
+        self._touch(metadata=False)
         arr = self._array(node)
         end = start + len(block)
         if end > arr.shape[0]:
@@ -399,7 +419,7 @@ class ZarrBackend(Backend):
             dims = self._dims.get(node[:-1])
             if dims is not None:
                 add_dims(dims, dim_names(arr, node), arr.shape, grows(arr))
-        arr[start:end] = block
+        self._tails.write(node, arr, start, block)
 
     # -- lifetime --------------------------------------------------------------------
     def flush(self) -> None:
@@ -407,7 +427,9 @@ class ZarrBackend(Backend):
         if not self.writable or self._store is None:
             return
         if self._dirty or self._uncommitted:
-            sync(commit.commit(self._store, self._consolidated()))
+            root = self._consolidated()
+            sync(commit.commit(self._store, root))
+            self._committed = commit.growable_shapes(root["consolidated_metadata"]["metadata"])
             handles, self._uncommitted = list(self._uncommitted.values()), {}
             if handles:
                 sync(commit.save_shapes(handles))
@@ -415,6 +437,11 @@ class ZarrBackend(Backend):
                 self._staging.write_zip()
         self._dirty = False
         self._touched = False
+        self._flushed.done()
+
+    def _survived(self) -> str:
+        """What a failure leaves of the store, for its message."""
+        return self._flushed.describe(self._committed)
 
     def _consolidated(self) -> dict[str, Any]:
         """The root ``zarr.json`` with the metadata of every node, as held in memory."""
@@ -431,7 +458,6 @@ class ZarrBackend(Backend):
                     entries[key] = doc
 
         walk((), "")
-        self._committed = commit.growable_shapes(entries)
         return commit.with_consolidated(metadata_doc(self._nodes[()]), entries)
 
     def problems(self) -> list[str]:
@@ -445,10 +471,14 @@ class ZarrBackend(Backend):
         finally:
             self._discard()
 
+    def discard(self) -> None:
+        self._discard()
+
     def _discard(self) -> None:
         store, self._store = self._store, None
-        if store is not None:
+        if store is not None and self.address.store is None:  # a store object stays the user's
             store.close()
+        self._tails.clear()
         if self._staging is not None:
             self._staging.discard()
             self._staging = None

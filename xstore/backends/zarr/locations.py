@@ -1,4 +1,5 @@
-"""Where a zarr store lives: a directory, a ``.zip`` file or an fsspec URL."""
+"""Where a zarr store lives: a directory, a ``.zip`` file, an fsspec URL or a zarr
+store object -- and whether something is stored there."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from zarr.abc.store import Store
 from zarr.core.sync import sync
 from zarr.storage import FsspecStore
 
+from xstore.backends.address import Address
 from xstore.backends.files import is_url, local_path
+from xstore.backends.zarr import replace
 
 
 def is_zip(location: str) -> bool:
@@ -19,11 +22,33 @@ def is_zip(location: str) -> bool:
     return path.lower().endswith(".zip") or os.path.isfile(path)
 
 
-def store_exists(location: str) -> bool:
-    """True if something is stored at ``location`` (an empty directory is nothing)."""
-    if is_url(location):
-        return sync(_has_keys(FsspecStore.from_url(location, read_only=True)))
-    path = local_path(location)
+def remote_store(address: Address, read_only: bool) -> Store:
+    """The zarr store of a URL (through its storage options) or the store object given,
+    read-only or not (``PermissionError`` to write through a read-only store object)."""
+    store = address.store
+    if store is None:
+        return FsspecStore.from_url(
+            address.location, storage_options=dict(address.storage_options), read_only=read_only
+        )
+    if store.read_only and not read_only:
+        raise PermissionError(f"{address} is a read-only store object; open it with mode 'r'")
+    if read_only and not store.read_only:
+        try:
+            return store.with_read_only(True)
+        except NotImplementedError:
+            return store
+    return store
+
+
+def store_exists(address: Address | str) -> bool:
+    """True if something is stored at ``address`` (an empty directory is nothing)."""
+    if isinstance(address, str):
+        address = Address(address)
+    if address.remote:
+        if replace.pending(address) is not None:
+            return True  # a replacement in progress: the new store is complete beside it
+        return sync(_has_keys(remote_store(address, read_only=True)))
+    path = address.path
     if os.path.isdir(path):
         return bool(os.listdir(path))
     return os.path.exists(path)
@@ -48,6 +73,7 @@ def remove_partials(folder: str) -> None:
 async def _has_keys(store: Store) -> bool:
     if await store.exists("zarr.json"):
         return True
-    async for _ in store.list_dir(""):
-        return True
+    async for name in store.list_dir(""):
+        if name not in (replace.LEASE, replace.INTENT) and not replace.is_staged_inside(name):
+            return True
     return False
