@@ -34,6 +34,7 @@ def dead_endpoint_env() -> dict[str, str]:
         "AWS_CONFIG_FILE": "/dev/null",
         "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
         "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_MAX_ATTEMPTS": "1",  # fail at once, not after retries
     }
 
 
@@ -44,11 +45,14 @@ class _Counting:
         self.app = app
         self.latency = 0.0
         self.counts: collections.Counter[str] = collections.Counter()
+        self.log: list[tuple[str, str]] = []  # (method, path) of every request
         self.lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        method = environ.get("REQUEST_METHOD", "?")
         with self.lock:
-            self.counts[environ.get("REQUEST_METHOD", "?")] += 1
+            self.counts[method] += 1
+            self.log.append((method, environ.get("PATH_INFO", "")))
         if self.latency:
             time.sleep(self.latency)
         return self.app(environ, start_response)
@@ -84,6 +88,11 @@ class S3Server:
         with self._app.lock:
             return collections.Counter(self._app.counts)
 
+    def log(self) -> list[tuple[str, str]]:
+        """``(method, path)`` of every request served so far (a copy)."""
+        with self._app.lock:
+            return list(self._app.log)
+
     def storage_options(self, **extra: Any) -> dict[str, Any]:
         """fsspec/s3fs options that reach this server (and only it)."""
         return {
@@ -91,7 +100,6 @@ class S3Server:
             "key": FAKE_KEY,
             "secret": FAKE_KEY,
             "client_kwargs": {"region_name": "us-east-1"},
-            "skip_instance_cache": True,
             **extra,
         }
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any
 
 from zarr.abc.store import Store
@@ -26,7 +25,7 @@ class Address:
     ``store``) with fsspec ``storage_options`` for URLs, or a zarr ``store`` object."""
 
     location: str
-    storage_options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    storage_options: Mapping[str, Any] = field(default_factory=dict)  # never changed
     store: Store | None = None
 
     def __str__(self) -> str:
@@ -72,7 +71,7 @@ def address_of(path: Any, storage_options: Mapping[str, Any] | None = None) -> A
             f"storage_options apply to URL stores (s3://..., gs://...), not the local path "
             f"{location!r}"
         )
-    return Address(location, MappingProxyType(dict(storage_options or {})))
+    return Address(location, dict(storage_options or {}))
 
 
 def _of_store(store: Store) -> Address:

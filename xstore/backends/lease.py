@@ -26,6 +26,7 @@ from zarr.storage import FsspecStore
 
 from xstore.backends.address import Address
 from xstore.backends.holders import holder, locked_error
+from xstore.backends.zarr.guard import guarded
 
 LEASE_SUFFIX = ".xstore-lease.json"
 LEASE_KEY = ".xstore-lease.json"  # inside a store object
@@ -109,7 +110,7 @@ class Lease:
         self._token = uuid.uuid4().hex
         self._stop = threading.Event()
         self.lost = False
-        self._take()
+        guarded(self.location, "taking the writer lease", self._take)
         self._renewer = threading.Thread(target=self._renew_loop, daemon=True)
         self._renewer.start()
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from xstore.backends.address import Address
 from xstore.backends.base import Backend
 from xstore.backends.locks import WriterLock
 from xstore.codecs.context import Codecs, DecodeContext, EncodeContext
@@ -30,7 +31,8 @@ class Session:
     ``allow_pickle`` decides whether pickled values are read.  ``writer_lock`` (held
     by writers) is released when the session closes.  Faces hold :attr:`mutex` for
     every call, so threads sharing one store take turns; ``mutex`` is the backend's
-    library lock where its library is not thread-safe across files.
+    library lock where its library is not thread-safe across files.  ``address`` is
+    how the store was reached (a URL's storage options, a store object).
     """
 
     def __init__(
@@ -44,6 +46,7 @@ class Session:
         series: SeriesOptions | None = None,
         writer_lock: WriterLock | None = None,
         mutex: threading.RLock | None = None,
+        address: Address | None = None,
     ) -> None:
         self.mutex = mutex or threading.RLock()
         self.layout = Core(backend, new=new)
@@ -51,6 +54,8 @@ class Session:
         self.mode = mode
         self.allow_pickle = allow_pickle
         self.location = backend.location
+        #: how the store was reached (readers in other processes open it again by it)
+        self.address = address or Address(backend.location)
         self._series_options = series or SeriesOptions()
         self._writer: SeriesWriter | None = None
         self._writer_lock = writer_lock

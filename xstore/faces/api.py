@@ -88,6 +88,7 @@ def open_session(
                 series=series,
                 writer_lock=lock,
                 mutex=mutex,
+                address=address,
             )
             _check_format(session.layout.format_version(), location)
         except BaseException:

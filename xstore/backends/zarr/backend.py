@@ -45,7 +45,7 @@ from xstore.backends.base import Backend, Index, VarInfo
 from xstore.backends.slabs import write_slabs
 from xstore.backends.zarr import attrs as json_attrs
 from xstore.backends.zarr import commit, locations, replace
-from xstore.backends.zarr.guard import Flushes, GuardedStore
+from xstore.backends.zarr.guard import Flushes, GuardedStore, guarded
 from xstore.backends.zarr.nodes import (
     Node,
     add_dims,
@@ -130,13 +130,7 @@ class ZarrBackend(Backend):
     def _open_store(self, mode: str) -> Store:
         location, address = self.location, self.address
         if address.remote:
-            if mode == "r":  # a replacement cut short: its new store is complete beside
-                address = replace.pending(address) or address
-            else:
-                replace.finish(address)  # the writer lock is held: finish it first
-            store = locations.remote_store(address, read_only=mode == "r")
-            if mode == "w":
-                replace.clear(store)
+            store = guarded(location, "opening", lambda: locations.open_remote(address, mode))
             return GuardedStore(store, location, self._survived)
         path = files.local_path(location)
         if mode == "w-" and locations.store_exists(location):

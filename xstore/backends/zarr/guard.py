@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from zarr.abc.store import ByteRequest, Store
 from zarr.core.buffer import Buffer, BufferPrototype
@@ -38,6 +38,24 @@ _NOT_IO = (
 def is_failure(exc: BaseException) -> bool:
     """An exception of the store's I/O (a network failure, a refused request)?"""
     return isinstance(exc, Exception) and not isinstance(exc, _NOT_IO)
+
+
+def unreachable(location: str, action: str, exc: BaseException) -> StoreError:
+    """The ``StoreError`` for a failure of the store's I/O before anything was written."""
+    return StoreError(f"{location}: {action} failed ({type(exc).__name__}: {exc})")
+
+
+T = TypeVar("T")
+
+
+def guarded(location: str, action: str, call: Callable[[], T]) -> T:
+    """``call()``, with a failure of the store's I/O raised as ``StoreError``."""
+    try:
+        return call()
+    except Exception as exc:
+        if is_failure(exc):
+            raise unreachable(location, action, exc) from exc
+        raise
 
 
 class GuardedStore(WrapperStore[Store]):

@@ -12,6 +12,7 @@ from zarr.storage import FsspecStore
 from xstore.backends.address import Address
 from xstore.backends.files import is_url, local_path
 from xstore.backends.zarr import replace
+from xstore.backends.zarr.guard import guarded
 
 
 def is_zip(location: str) -> bool:
@@ -40,18 +41,36 @@ def remote_store(address: Address, read_only: bool) -> Store:
     return store
 
 
+def open_remote(address: Address, mode: str) -> Store:
+    """The store of a remote address for a backend opened with ``mode``: a replacement
+    cut short is read from its complete new store (``r``), or finished first (writers
+    hold the lease); mode ``w`` clears the store, keeping xstore's own keys."""
+    if mode == "r":
+        address = replace.pending(address) or address
+    else:
+        replace.finish(address)
+    store = remote_store(address, read_only=mode == "r")
+    if mode == "w":
+        replace.clear(store)
+    return store
+
+
 def store_exists(address: Address | str) -> bool:
     """True if something is stored at ``address`` (an empty directory is nothing)."""
     if isinstance(address, str):
         address = Address(address)
     if address.remote:
-        if replace.pending(address) is not None:
-            return True  # a replacement in progress: the new store is complete beside it
-        return sync(_has_keys(remote_store(address, read_only=True)))
+        return guarded(address.location, "looking for the store", lambda: _remote_exists(address))
     path = address.path
     if os.path.isdir(path):
         return bool(os.listdir(path))
     return os.path.exists(path)
+
+
+def _remote_exists(address: Address) -> bool:
+    if replace.pending(address) is not None:
+        return True  # a replacement in progress: the new store is complete beside it
+    return sync(_has_keys(remote_store(address, read_only=True)))
 
 
 def is_zarr_directory(path: str) -> bool:
