@@ -58,7 +58,7 @@ class S3:
         fs.invalidate_cache()
         return fs
 
-    def keys(self) -> list[str]:
+    def bucket_keys(self) -> list[str]:
         """Every key of the store's bucket (store, lease, leftovers)."""
         bucket = self.url[len("s3://") :].split("/")[0]
         return sorted(self.fs().find(bucket))
@@ -139,7 +139,7 @@ def test_a_url_store_has_one_writer(s3: S3) -> None:
     with xstore.open(s3.url, "w", storage_options=s3.options) as store:
         store["a"] = 1
         lease = s3.url[len("s3://") :] + LEASE_SUFFIX
-        assert lease in s3.keys()
+        assert lease in s3.bucket_keys()
         with pytest.raises(xstore.StoreLockedError) as caught:
             xstore.open(s3.url, "a", storage_options=s3.options)
         message = str(caught.value)
@@ -147,7 +147,7 @@ def test_a_url_store_has_one_writer(s3: S3) -> None:
         assert "open_datatree" in message  # how parallel writers share a result
         with pytest.raises(xstore.StoreLockedError):
             xstore.save({"b": 2}, s3.url, mode="zarr", storage_options=s3.options)
-    assert lease not in s3.keys()  # released
+    assert lease not in s3.bucket_keys()  # released
     assert xstore.load(s3.url, storage_options=s3.options) == {"a": 1}
 
 
@@ -227,10 +227,10 @@ class Explodes:
 
 def test_a_failed_save_leaves_the_old_url_store(s3: S3) -> None:
     xstore.save({"old": np.arange(4)}, s3.url, mode="zarr", storage_options=s3.options)
-    before = s3.keys()
+    before = s3.bucket_keys()
     with pytest.raises(RuntimeError, match="boom"):
         xstore.save({"new": 1, "bad": Explodes()}, s3.url, mode="zarr", storage_options=s3.options)
-    assert s3.keys() == before  # the old store exactly, nothing staged left
+    assert s3.bucket_keys() == before  # the old store exactly, nothing staged left
     assert xstore.load(s3.url, storage_options=s3.options)["old"].tolist() == [0, 1, 2, 3]
 
 
@@ -262,7 +262,7 @@ def test_a_switch_cut_short_is_read_as_the_new_store_and_finished(
     assert list(loaded) == ["old", "added"] and loaded["old"].tolist() == list(range(8))
     with xstore.open(s3.url, "a", storage_options=s3.options) as store:  # finishes it
         assert list(store) == ["old", "added"]
-    assert not any(".xstore-" in key for key in s3.keys())
+    assert not any(".xstore-" in key for key in s3.bucket_keys())
     plain = xr.open_datatree(s3.url, engine="zarr", storage_options=s3.options)
     assert set(plain.data_vars) == {"old", "added"}
 
