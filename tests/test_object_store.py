@@ -328,3 +328,28 @@ def store_chunks(s3: S3, name: str) -> tuple[int, ...]:
     array = group[name]
     assert isinstance(array, zarr.Array)
     return tuple(array.chunks)
+
+
+# -- the command line and the tools ------------------------------------------------------------
+
+
+def test_check_tree_and_convert_take_storage_options(s3: S3, tmp_path: Any, capsys: Any) -> None:
+    import json
+
+    from xstore.tools.check import check
+    from xstore.tools.cli import main
+
+    local = str(tmp_path / "run.nc")
+    xstore.save({"x": np.arange(6.0), "p": {"T": 300.0}}, local)
+    options = json.dumps(s3.options)
+    assert main(["convert", local, s3.url, "--quiet", "--storage-options", options]) == 0
+    assert check(s3.url, storage_options=s3.options) == []
+    assert main(["check", s3.url, "--storage-options", options]) == 0
+    assert main(["tree", s3.url, "--storage-options", options]) == 0
+    assert "x" in capsys.readouterr().out
+    back = str(tmp_path / "back.zarr")
+    assert main(["convert", s3.url, back, "--quiet", "--storage-options", options]) == 0
+    assert xstore.load(back)["p"] == {"T": 300.0}
+    assert main(["tree", s3.url]) != 0  # no options: the dead default endpoint
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and s3.url in err  # one line naming the store

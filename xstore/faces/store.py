@@ -248,16 +248,17 @@ class Group(MutableMapping[str, Any]):
         dask-backed, as for :meth:`to_dataset`)."""
         return self._view(views.group_datatree, chunks)
 
-    @serialised
     def _view(self, make: Callable[..., Any], chunks: Chunks | None) -> Any:
-        """``make(session, group, ctx, chunks)``, refusing pickled attributes as reads do."""
-        session = self.session
-        if chunks is not None and session.layout.writable:
-            session.flush()  # workers elsewhere read the store as flushed
-        ctx = session.decoder(f"{self.path}.attrs")
-        view = make(session, self.stored_path, ctx, chunks)
-        ctx.raise_if_refused()
-        return view
+        """``make(session, group, ctx, chunks)``, refusing pickled attributes as reads do,
+        then CF-decoded (outside the lock: dask threads may read while it decodes)."""
+        with self._mutex:
+            session = self.session
+            if chunks is not None and session.layout.writable:
+                session.flush()  # workers elsewhere read the store as flushed
+            ctx = session.decoder(f"{self.path}.attrs")
+            view = make(session, self.stored_path, ctx, chunks)
+            ctx.raise_if_refused()
+        return views.decoded(view)
 
     def flush(self) -> None:
         """Write everything buffered and make it durable (see :meth:`Store.flush`)."""

@@ -57,7 +57,9 @@ def _visible_name(name: str, entry_stored: str) -> str:
 def group_dataset(
     session: Session, group: Path, ctx: DecodeContext, chunks: Chunks | None = None
 ) -> xr.Dataset:
-    """The variables of ``group``: lazily read, or dask arrays with ``chunks``."""
+    """The variables of ``group``: lazily read, or dask arrays with ``chunks`` (not CF
+    decoded yet: :func:`decoded` does that, outside the store's lock, as decoding may
+    read from dask threads that take it)."""
     core = session.layout
     variables: dict[str, xr.Variable] = {}
     pending: dict[str, Pending] = {}
@@ -90,8 +92,14 @@ def group_dataset(
             pending[visible] = Pending(dims, data, shown, stored or tuple(np.shape(data)))
     if pending:
         variables.update(dask_variables(pending, chunks or {}))
-    ds = xr.Dataset(variables, attrs=decode_attrs(core.attrs(group), ctx))
-    return xr.decode_cf(ds, decode_timedelta=True)
+    return xr.Dataset(variables, attrs=decode_attrs(core.attrs(group), ctx))
+
+
+def decoded(view: xr.Dataset | xr.DataTree) -> Any:
+    """A view of :func:`group_dataset` or :func:`group_datatree` with CF decoding."""
+    if isinstance(view, xr.DataTree):
+        return view.map_over_datasets(lambda ds: xr.decode_cf(ds, decode_timedelta=True))
+    return xr.decode_cf(view, decode_timedelta=True)
 
 
 def group_datatree(
