@@ -108,6 +108,14 @@ def test_storage_options_apply_to_urls_only(tmp_path: Any) -> None:
         xstore.open("s3://bucket/run.nc", storage_options={"anon": True})
 
 
+def test_mode_w_never_empties_a_prefix_that_is_no_store(s3: S3) -> None:
+    notes = s3.url[len("s3://") :] + "/notes.txt"
+    s3.fs().pipe_file(notes, b"mine")
+    with pytest.raises(xstore.StoreError, match="refusing to overwrite"):
+        xstore.open(s3.url, "w", storage_options=s3.options)
+    assert s3.fs().cat_file(notes) == b"mine"
+
+
 def test_zarr_store_objects_are_accepted_wherever_a_path_is(s3: S3, tmp_path: Any) -> None:
     from zarr.storage import FsspecStore, LocalStore, MemoryStore
 

@@ -29,6 +29,7 @@ _NOT_IO = (
     AttributeError,
     NotImplementedError,
     AssertionError,
+    ImportError,  # e.g. s3fs not installed: its own message says what to install
     FileNotFoundError,
     FileExistsError,
     StoreError,

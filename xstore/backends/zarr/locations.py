@@ -13,6 +13,7 @@ from xstore.backends.address import Address
 from xstore.backends.files import is_url, local_path
 from xstore.backends.zarr import replace
 from xstore.backends.zarr.guard import guarded
+from xstore.errors import StoreError
 
 
 def is_zip(location: str) -> bool:
@@ -51,6 +52,8 @@ def open_remote(address: Address, mode: str) -> Store:
         replace.finish(address)
     store = remote_store(address, read_only=mode == "r")
     if mode == "w":
+        if not sync(store.exists("zarr.json")) and sync(_has_keys(store)):
+            raise StoreError(f"refusing to overwrite {address}: it holds keys but no zarr store")
         replace.clear(store)
     return store
 
