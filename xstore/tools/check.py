@@ -17,7 +17,7 @@ from xstore.names import Path, decode_name, is_internal
 
 
 def check(
-    location: str,
+    location: Any,
     *,
     backend: str | None = None,
     storage_options: Mapping[str, Any] | None = None,
@@ -31,14 +31,15 @@ def check(
     """
     address = address_of(location, storage_options)
     problems = [
-        f"leftover from an interrupted write (safe to delete): {p}" for p in _leftovers(location)
+        f"leftover from an interrupted write (safe to delete): {p}"
+        for p in ([] if address.remote else _leftovers(address.location))
     ]
     try:
         session = open_session(address, "r", backend=backend)
     except (StoreError, OSError, ValueError) as exc:
         return [*problems, f"cannot open: {exc}"]
     try:
-        problems.extend(registry.get(session.backend_name).problems(location))
+        problems.extend(registry.get(session.backend_name).problems(address.location))
         problems.extend(_check_group(session, (), "/"))
         problems.extend(session.layout.problems())
     finally:
