@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
+from xstore.backends.address import Address
 from xstore.backends.base import Backend
 from xstore.backends.locks import WriterLock
 from xstore.codecs.classes import trust_names
@@ -33,7 +34,8 @@ class Session:
     modules' classes may be imported to restore objects.  ``writer_lock`` (held
     by writers) is released when the session closes.  Faces hold :attr:`mutex` for
     every call, so threads sharing one store take turns; ``mutex`` is the backend's
-    library lock where its library is not thread-safe across files.
+    library lock where its library is not thread-safe across files.  ``address`` is
+    how the store was reached (a URL's storage options, a store object).
     """
 
     def __init__(
@@ -48,6 +50,7 @@ class Session:
         series: SeriesOptions | None = None,
         writer_lock: WriterLock | None = None,
         mutex: threading.RLock | None = None,
+        address: Address | None = None,
     ) -> None:
         self.mutex = mutex or threading.RLock()
         self.layout = Core(backend, new=new)
@@ -56,6 +59,8 @@ class Session:
         self.allow_pickle = allow_pickle
         self.trust = trust_names(trust)
         self.location = backend.location
+        #: how the store was reached (readers in other processes open it again by it)
+        self.address = address or Address(backend.location)
         self._series_options = series or SeriesOptions()
         self._writer: SeriesWriter | None = None
         self._writer_lock = writer_lock

@@ -33,7 +33,7 @@ from xstore.core.chunks import DEFAULT_CHUNK_BYTES, record_chunks
 from xstore.core.entries import Entry, Resolved
 from xstore.core.layout import Core
 from xstore.core.series.buffer import Series
-from xstore.core.series.lockstep import LockstepSets, adopt_members, check_new_member
+from xstore.core.series.lockstep import LockstepSets, adopt_members, check_new_member, set_rows
 from xstore.core.series.none_records import NoneRecords, check_dim, require_table, untyped
 from xstore.core.series.nulls import NoneRanges
 from xstore.core.series.records import to_block
@@ -248,23 +248,17 @@ class SeriesWriter(NoneRecords):
         if strings:
             extra = {DTYPE: "<U0"}  # read back as str arrays as wide as needed
         dims: list[str | None] = [None] * storage.ndim  # the core names them
+        rows = None  # records per chunk: the series' own, or its lockstep set's
         if record_dim is not None:
-            dims[0] = record_dim
-            check_new_member(
-                core,
-                self._lockstep,
-                parent,
-                encode_name(record_dim),
-                record_dim,
-                key,
-                self._series.__contains__,
-                self._adopt,
-                records,
-            )
+            dims[0], stored_dim, known = record_dim, encode_name(record_dim), self._series
+            args = (parent, stored_dim, record_dim, key, known.__contains__, self._adopt)
+            check_new_member(core, self._lockstep, *args, records)
+            members = self._lockstep.get(parent, stored_dim) or []
+            rows = set_rows(core, members, storage, self.chunk_bytes)
         var_attrs = dict(extra)
         if codec is not None:
             var_attrs.update(codec_var_attrs(attrs or {}, codec, self._codecs.encoder(key)))
-        chunks = record_chunks(storage.shape[1:], storage.dtype.itemsize, self.chunk_bytes)
+        chunks = record_chunks(storage.shape[1:], storage.dtype.itemsize, self.chunk_bytes, rows)
         core.write_node(
             parent, name, Var(storage, var_attrs, tuple(dims), growable=True), chunks=chunks
         )
