@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 import xstore
+from xstore.backends import plausible
 
 #: (mode, suffix, variants in CI)
 FUZZ = {
@@ -135,3 +136,35 @@ def test_a_refused_declaration_never_touched_the_memory(tmp_path: Path) -> None:
     verdict, peak_mb = out.stdout.split()
     assert verdict == "storeerror", out.stderr
     assert int(peak_mb) < 600
+
+
+def test_a_tiny_file_declaring_millions_of_tiny_chunks_is_refused_not_filled(
+    tmp_path: Path,
+) -> None:
+    """HDF5 fills every chunk that is not stored, one at a time (~8 s per million):
+    a few KB declaring 2e7 values in 16-value chunks would spin rather than fail."""
+    path = tmp_path / "tiny-chunks.nc"
+    with netCDF4.Dataset(path, "w") as ds:
+        ds.createDimension("t", None)
+        var = ds.createVariable("x", "f8", ("t",), chunksizes=(16,))
+        var[2 * 10**7 - 1] = 1.0
+    assert path.stat().st_size < 100_000
+    with pytest.raises(xstore.StoreError, match=r"declares \d+ chunks"):
+        xstore.load(path)
+    with xstore.open(path, "r") as store:  # a slice of it is fine
+        assert store.array("x")[:32].shape == (32,)
+
+
+@pytest.mark.parametrize(
+    ("index", "expected"),
+    [
+        ((), 100 * 4),
+        ((slice(0, 10),), 1 * 4),
+        ((slice(5, 15), 3), 2),
+        ((slice(None, None, -1),), 100 * 4),
+        ((slice(0, 1000, 500),), 2 * 4),
+        ((slice(7, 7),), 0),
+    ],
+)
+def test_chunks_touched_by_a_selection(index: tuple, expected: int) -> None:
+    assert plausible.selection_chunks((1000, 40), (10, 10), index) == expected

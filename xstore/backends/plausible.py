@@ -23,6 +23,11 @@ FLOOR = 256 * 2**20
 DEFLATE_RATIO = 1100
 #: bytes an element of a string array takes in memory (a pointer)
 POINTER = 8
+#: reads touching up to this many chunks are never questioned.  A chunk that is not
+#: stored is filled one at a time by HDF5 (~8 s per million), so a few bytes declaring
+#: a huge extent in tiny chunks would make a read spin for minutes: a stored chunk takes
+#: at least a byte of the file, so more chunks than bytes are not plausible
+CHUNK_FLOOR = 2**18
 
 Index = tuple[slice | int, ...]
 
@@ -40,6 +45,22 @@ def selection_shape(shape: tuple[int, ...], index: Index) -> tuple[int, ...]:
         else:
             operator.index(part)  # an int: the axis goes away
     return tuple(out)
+
+
+def selection_chunks(shape: tuple[int, ...], chunks: tuple[int, ...], index: Index) -> int:
+    """How many chunks of ``chunks`` shape ``array[index]`` touches (basic indexing)."""
+    count = 1
+    for axis, (size, chunk) in enumerate(zip(shape, chunks, strict=False)):
+        part = index[axis] if axis < len(index) else slice(None)
+        if not isinstance(part, slice):
+            continue  # one index: one chunk along this axis
+        start, stop, step = part.indices(size)
+        if start >= stop if step > 0 else start <= stop:
+            return 0
+        low, high = (start, stop - 1) if step > 0 else (stop + 1, start)
+        span = high // max(chunk, 1) - low // max(chunk, 1) + 1
+        count *= min(span, len(range(start, stop, step)))
+    return count
 
 
 def read_bytes(shape: tuple[int, ...], dtype: np.dtype, index: Index = ()) -> int:

@@ -356,13 +356,22 @@ class NetCDFBackend(Backend):
         return np.asarray(value)
 
     def _require_plausible(self, node: Path, var: Any, index: Index) -> None:
-        """No read decodes to more than deflate can make of the whole file."""
+        """No read decodes to more than deflate can make of the whole file, nor touches
+        more chunks than the file has bytes (HDF5 would fill them one by one: a spin)."""
         dtype = np.dtype(object) if var.dtype is str else np.dtype(var.dtype)
-        wanted = plausible.read_bytes(tuple(var.shape), dtype, index)
-        if wanted > plausible.FLOOR:
+        shape = tuple(var.shape)
+        wanted = plausible.read_bytes(shape, dtype, index)
+        chunks = self._engine.chunks(var)
+        touched = plausible.selection_chunks(shape, chunks, index) if chunks else 0
+        if wanted > plausible.FLOOR or touched > plausible.CHUNK_FLOOR:
             size = os.path.getsize(self._file)
-            most = plausible.DEFLATE_RATIO * size
-            plausible.require(self.location, node, wanted, most, f"the whole file has {size} bytes")
+            why = f"the whole file has {size} bytes"
+            plausible.require(self.location, node, wanted, plausible.DEFLATE_RATIO * size, why)
+            if touched > max(plausible.CHUNK_FLOOR, size):
+                raise StoreError(
+                    f"/{'/'.join(node)} in {self.location} declares {touched} chunks, but {why}: "
+                    "the store is damaged or crafted"
+                )
 
     def _crc(self, var: Any) -> int | None:
         """The checksum attribute of a contiguous variable (None: it has none)."""
