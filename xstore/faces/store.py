@@ -123,6 +123,11 @@ class Group(MutableMapping[str, Any]):
 
     def _writable_parent(self, found: Resolved, key: str, action: str) -> None:
         """``TypeError`` unless ``key``'s parent can hold a value written there."""
+        if not found.writable:
+            raise TypeError(
+                f"cannot {action} {key!r}: it is inside a stored object; only plain groups "
+                "and dicts can be changed by path (store the changed object instead)"
+            )
         if found.blocked or found.parent_tag == TABLE_TAG:
             where = found.parts[found.depth] if found.blocked else found.parts[found.depth - 1]
             raise TypeError(f"cannot {action} {key!r}: {where!r} holds a stored value, not a group")
@@ -132,7 +137,7 @@ class Group(MutableMapping[str, Any]):
     def __getitem__(self, key: str) -> Any:
         found = self._lookup(key)
         assert found.entry is not None
-        if found.entry.plain_group:
+        if found.entry.plain_group and found.writable:
             return self._child(found)
         return self.session.read_value(found.parent, found.entry, self._label(key))
 
@@ -163,6 +168,7 @@ class Group(MutableMapping[str, Any]):
     @serialised
     def __delitem__(self, key: str) -> None:
         found = self._lookup(key)
+        self._writable_parent(found, key, "delete")
         self.session.layout.delete(found.parent, found.name)
 
     @serialised

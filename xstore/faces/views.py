@@ -1,10 +1,14 @@
 """xarray views of a live store: ``Group.to_dataset()`` and ``Group.to_datatree()``.
 
-The view shows what plain ``xr.open_datatree`` shows, with three differences: keys
-are the user's names (not escaped ones), xstore's ``_xs_`` attributes are hidden and
-values with an exact xstore encoding (complex, float16, fixed-width str/bytes, ...)
-are decoded.  Plain numeric and string variables are read lazily, through this
-process's open store, so records still buffered here are included.
+The view shows what plain ``xr.open_datatree`` shows, with these differences: keys
+and dimensions are the user's names (not escaped ones), xstore's ``_xs_`` attributes
+(and the CF attributes its encodings add) are hidden, attributes have their exact
+types, values with an exact xstore encoding (complex, float16, fixed-width str/bytes,
+datetimes, bools, ...) are decoded, and a stored xarray value shows its own
+coordinates.  Nothing else is CF-decoded: a user's ``units``, ``scale_factor`` or
+``_FillValue`` is metadata and never changes the values.  Plain numeric and string
+variables are read lazily, through this process's open store, so records still
+buffered here are included.
 """
 
 from __future__ import annotations
@@ -16,12 +20,13 @@ import xarray as xr
 from xarray.backends import BackendArray
 from xarray.core import indexing
 
-from xstore.codecs.arrays import ENCODING_ATTRS, decode_array
+from xstore.codecs.arrays import cf_names, decode_array
 from xstore.codecs.attrs import decode_attrs
 from xstore.codecs.context import DecodeContext
+from xstore.codecs.xarray_ import group_layout
 from xstore.core.session import Session
 from xstore.model import DTYPE
-from xstore.names import Path, decode_name, is_internal
+from xstore.names import Path, decode_name
 
 _HIDDEN_TAGS = ("pickle", "none")  # no array to show
 
@@ -59,20 +64,25 @@ def group_dataset(session: Session, group: Path, ctx: DecodeContext) -> xr.Datas
             continue
         path = (*group, entry.stored)
         info = core.info(path)
-        attrs = core.attrs(path)
-        if DTYPE in attrs:
-            data: Any = decode_array(core.read_data(path), attrs)
-            shown = {
-                k: v for k, v in attrs.items() if not is_internal(k) and k not in ENCODING_ATTRS
-            }
+        raw = core.attrs(path)
+        hidden = cf_names(raw)
+        with ctx.at(name):
+            attrs = decode_attrs({k: v for k, v in raw.items() if k not in hidden}, ctx)
+        if DTYPE in raw:
+            data: Any = decode_array(core.read_data(path), raw)
+            dims = info.dims[: np.ndim(data)]
         else:
             lazy = _LazyVariable(session, path, core.shape(path), info.dtype)
             data = indexing.LazilyIndexedArray(lazy)
-            shown = {k: v for k, v in attrs.items() if not is_internal(k)}
-        dims = info.dims[: np.ndim(data) if DTYPE in attrs else len(info.dims)]
-        variables[_visible_name(name, entry.stored)] = xr.Variable(dims, data, shown)
-    ds = xr.Dataset(variables, attrs=decode_attrs(core.attrs(group), ctx))
-    return xr.decode_cf(ds, decode_timedelta=True)
+            dims = info.dims
+        dims = tuple(decode_name(d) for d in dims)
+        variables[_visible_name(name, entry.stored)] = xr.Variable(dims, data, attrs)
+    attrs = core.attrs(group)
+    ds = xr.Dataset(variables, attrs=decode_attrs(attrs, ctx))
+    coords, format1 = group_layout(attrs)
+    if format1:
+        return xr.decode_cf(ds, decode_timedelta=True)
+    return ds.set_coords([c for c in coords if c in ds.data_vars])
 
 
 def group_datatree(session: Session, group: Path, ctx: DecodeContext) -> xr.DataTree:

@@ -172,6 +172,8 @@ class SeriesWriter(NoneRecords):
     def _target(self, group: Path, key: str, action: str) -> Resolved:
         """Where series ``key`` lives (its parent may still be missing)."""
         found = self._core.resolve(group, key)
+        if not found.writable:
+            raise TypeError(f"cannot {action} {key!r}: it is inside a stored object")
         if found.blocked:
             part = found.parts[found.depth]
             raise TypeError(f"cannot {action} {key!r}: {part!r} holds a stored value, not a group")
@@ -254,7 +256,7 @@ class SeriesWriter(NoneRecords):
                 core,
                 self._lockstep,
                 parent,
-                encode_name(record_dim),
+                core.record_dim_name(record_dim),
                 record_dim,
                 key,
                 self._series.__contains__,
