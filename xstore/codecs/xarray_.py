@@ -82,9 +82,7 @@ def _with_cf(raw: dict[str, Any], encoding: dict[str, Any], coordinates: str) ->
     return with_encoding(raw, encoding)
 
 
-def _dataset_tree(
-    ds: xr.Dataset, tag: str, ctx: EncodeContext, info: dict[str, Any]
-) -> Tree | None:
+def dataset_tree(ds: xr.Dataset, tag: str, ctx: EncodeContext, info: dict[str, Any]) -> Tree | None:
     """The group for one Dataset (None if it has no exact encoding)."""
     if not storable_dataset(ds):
         return None
@@ -121,7 +119,7 @@ def group_layout(attrs: dict[str, Any]) -> tuple[list[str], bool]:
     return list(info.get("coords", [])), "layout" not in info
 
 
-def _decode_dataset(tree: Tree, ctx: DecodeContext) -> xr.Dataset:
+def decode_dataset(tree: Tree, ctx: DecodeContext) -> xr.Dataset:
     info = _info(tree)
     if "layout" not in info:
         return _decode_format1(tree, ctx)
@@ -170,7 +168,7 @@ def _name_info(name: Any, ctx: EncodeContext) -> dict[str, Any] | None:
 
 
 def _encode_dataset(value: xr.Dataset, ctx: EncodeContext) -> Node | None:
-    return _dataset_tree(value, DATASET, ctx, {})
+    return dataset_tree(value, DATASET, ctx, {})
 
 
 def _encode_dataarray(value: xr.DataArray, ctx: EncodeContext) -> Node | None:
@@ -179,13 +177,13 @@ def _encode_dataarray(value: xr.DataArray, ctx: EncodeContext) -> Node | None:
         return None
     var = value.name if isinstance(value.name, str) and value.name not in value.coords else UNNAMED
     info["var"] = var
-    return _dataset_tree(value.to_dataset(name=var), DATAARRAY, ctx, info)
+    return dataset_tree(value.to_dataset(name=var), DATAARRAY, ctx, info)
 
 
 def _decode_dataarray(node: Node, ctx: DecodeContext) -> xr.DataArray:
     assert isinstance(node, Tree)
     info = _info(node)
-    da = _decode_dataset(node, ctx)[info["var"]]
+    da = decode_dataset(node, ctx)[info["var"]]
     da.name = jsontag.from_json(info["name"], ctx)
     return da
 
@@ -194,7 +192,7 @@ def _encode_datatree(value: xr.DataTree, ctx: EncodeContext, root: bool = True) 
     info = _name_info(value.name, ctx) if root else {}
     if info is None:
         return None
-    tree = _dataset_tree(value.to_dataset(inherit=False), DATATREE, ctx, info)
+    tree = dataset_tree(value.to_dataset(inherit=False), DATATREE, ctx, info)
     if tree is None:
         return None
     for name, child in value.children.items():
@@ -215,10 +213,10 @@ def _decode_datatree(node: Node, ctx: DecodeContext) -> xr.DataTree:
     }
     info = _info(node)
     name = jsontag.from_json(info["name"], ctx) if "name" in info else None
-    return xr.DataTree(dataset=_decode_dataset(node, ctx), children=children, name=name)
+    return xr.DataTree(dataset=decode_dataset(node, ctx), children=children, name=name)
 
 
-DATASET_CODEC = Codec(DATASET, _encode_dataset, lambda node, ctx: _decode_dataset(node, ctx))  # type: ignore[arg-type]
+DATASET_CODEC = Codec(DATASET, _encode_dataset, lambda node, ctx: decode_dataset(node, ctx))  # type: ignore[arg-type]
 DATAARRAY_CODEC = Codec(DATAARRAY, _encode_dataarray, _decode_dataarray)
 DATATREE_CODEC = Codec(DATATREE, _encode_datatree, _decode_datatree)
 

@@ -10,7 +10,7 @@ can be written through (:attr:`~xstore.core.entries.Resolved.writable`).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from xstore.backends.base import Backend, VarInfo
 from xstore.core.commits import Changes, Ops, is_staged, parse_seq, virtual_names
@@ -35,17 +35,15 @@ class Keys:
     _redo_view: Ops
     _changes: Changes
 
-    def attrs(self, node: Path) -> dict[str, Any]:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # provided by the Core (and Committing) this is mixed into
 
-    def info(self, node: Path) -> VarInfo:
-        raise NotImplementedError
+        def attrs(self, node: Path) -> dict[str, Any]: ...
 
-    def create_group(self, group: Path, name: str) -> Entry:
-        raise NotImplementedError
+        def info(self, node: Path) -> VarInfo: ...
 
-    def _leftover(self, group: Path, stored: str) -> None:
-        raise NotImplementedError
+        def create_group(self, group: Path, name: str) -> Entry: ...
+
+        def _leftover(self, group: Path, stored: str) -> None: ...
 
     # -- the index -----------------------------------------------------------------------
     def index(self, group: Path) -> dict[str, Entry]:
