@@ -15,7 +15,7 @@ from typing import Any
 
 from xstore.backends.base import Backend
 from xstore.backends.locks import WriterLock
-from xstore.codecs.context import Codecs, DecodeContext, EncodeContext
+from xstore.codecs.context import VERSION_POLICIES, Codecs, DecodeContext, EncodeContext
 from xstore.core.entries import Entry
 from xstore.core.layout import Core
 from xstore.core.series.writer import SeriesOptions, SeriesWriter
@@ -27,10 +27,14 @@ class Session:
     """One open store.
 
     ``mode`` is the mode the user asked for (``r``, ``r+``, ``a``, ``w``, ``w-``);
-    ``allow_pickle`` decides whether pickled values are read.  ``writer_lock`` (held
-    by writers) is released when the session closes.  Faces hold :attr:`mutex` for
-    every call, so threads sharing one store take turns; ``mutex`` is the backend's
-    library lock where its library is not thread-safe across files.
+    ``allow_pickle`` decides whether pickled values are read, ``pickle`` whether
+    values without a native encoding may be written as pickles (else ``TypeError``),
+    ``version_policy`` what a restored object of another version does.
+    ``writer_lock`` (held by writers) is released when the session closes.  Faces
+    hold :attr:`mutex` for every call, so threads sharing one store take turns;
+    ``mutex`` is the backend's library lock where its library is not thread-safe
+    across files.  ``outer``: the encoding this session's values are part of (the
+    scratch group of a Storable), which reports what was pickled.
     """
 
     def __init__(
@@ -41,15 +45,25 @@ class Session:
         mode: str,
         new: bool = False,
         allow_pickle: bool = False,
+        pickle: bool = True,
+        version_policy: str = "warn",
         series: SeriesOptions | None = None,
         writer_lock: WriterLock | None = None,
         mutex: threading.RLock | None = None,
+        outer: EncodeContext | None = None,
     ) -> None:
+        if version_policy not in VERSION_POLICIES:
+            raise ValueError(
+                f"version_policy must be one of {VERSION_POLICIES}, not {version_policy!r}"
+            )
         self.mutex = mutex or threading.RLock()
         self.layout = Core(backend, new=new)
         self.codecs = codecs
         self.mode = mode
         self.allow_pickle = allow_pickle
+        self.pickle = pickle
+        self.version_policy = version_policy
+        self._outer = outer
         self.location = backend.location
         self._series_options = series or SeriesOptions()
         self._writer: SeriesWriter | None = None
@@ -78,20 +92,43 @@ class Session:
         return self._writer
 
     # -- values ----------------------------------------------------------------------------
+    def label(self, key: str) -> str:
+        """How messages name the value at ``key`` (a path from the root)."""
+        root = "store" if self._outer is None else self._outer.path
+        return f"{root}[{key!r}]"
+
     def encoder(self, label: str) -> EncodeContext:
-        return self.codecs.encoder(label)
+        return self.codecs.encoder(label, pickle_ok=self.pickle)
 
     def decoder(self, label: str) -> DecodeContext:
-        return self.codecs.decoder(label, allow_pickle=self.allow_pickle, location=self.location)
+        return self.codecs.decoder(
+            label,
+            allow_pickle=self.allow_pickle,
+            location=self.location,
+            version_policy=self.version_policy,
+        )
 
     def encode(self, value: Any, label: str) -> Node:
-        return self.encoder(label).encode(value)
+        """The node of ``value``; what had to be pickled is reported
+        (:class:`~xstore.PickleFallbackWarning`)."""
+        ctx = self.encoder(label)
+        node = ctx.encode(value)
+        self.report(ctx.pickled)
+        return node
+
+    def report(self, pickled: list[str]) -> None:
+        """Warn about values that were pickled (or hand them to the outer encoding)."""
+        if self._outer is not None:
+            self._outer.pickled.extend(pickled)
+        elif pickled:
+            self.encoder("").report(pickled)
 
     def decode(self, node: Node, label: str) -> Any:
-        """The value ``node`` stores; refused pickles raise ``PickleNotAllowedError``."""
+        """The value ``node`` stores; refused pickles raise ``PickleNotAllowedError``,
+        restored objects of another version follow the version policy."""
         ctx = self.decoder(label)
         value = ctx.decode(node)
-        ctx.raise_if_refused()
+        ctx.finish()
         return value
 
     def read_value(self, parent: Path, entry: Entry, label: str) -> Any:

@@ -11,6 +11,7 @@ from typing import Any
 from xstore.backends import files, locks, registry
 from xstore.backends.base import BackendSpec
 from xstore.codecs.builtin import decode_mapping
+from xstore.codecs.context import VERSION_POLICIES
 from xstore.core.series.writer import SeriesOptions
 from xstore.core.session import Session
 from xstore.errors import StoreError
@@ -42,12 +43,18 @@ def open_session(
     backend: str | None = None,
     engine: str | None = None,
     allow_pickle: bool = False,
+    pickle: bool = True,
+    version_policy: str = "warn",
     **options: Any,
 ) -> Session:
     """The :class:`~xstore.core.session.Session` that :func:`open` wraps (for faces
     and tools that work below ``Store``)."""
     if mode not in OPEN_MODES:
         raise ValueError(f"mode must be one of {OPEN_MODES}, not {mode!r}")
+    if version_policy not in VERSION_POLICIES:
+        raise ValueError(
+            f"version_policy must be one of {VERSION_POLICIES}, not {version_policy!r}"
+        )
     spec = registry.get(backend) if backend is not None else registry.infer(location)
     if engine is not None:
         if engine not in spec.engines:
@@ -79,6 +86,8 @@ def open_session(
                 mode=mode,
                 new=backend_mode in ("w", "w-"),
                 allow_pickle=allow_pickle,
+                pickle=pickle,
+                version_policy=version_policy,
                 series=series,
                 writer_lock=lock,
                 mutex=mutex,
@@ -106,6 +115,8 @@ def open(
     backend: str | None = None,
     engine: str | None = None,
     allow_pickle: bool = False,
+    pickle: bool = True,
+    version_policy: str = "warn",
     **options: Any,
 ) -> Store:
     """Open a store as a dict-like :class:`~xstore.Store` (use it in a ``with`` block).
@@ -126,6 +137,14 @@ def open(
     allow_pickle : bool
         Read values stored as pickles (unpickling can run arbitrary code: only for
         files you trust).
+    pickle : bool
+        Store values without a native encoding as cloudpickle bytes (with an
+        :class:`~xstore.PickleFallbackWarning` naming their key paths); ``False``
+        makes that a ``TypeError``.
+    version_policy : {"warn", "strict", "ignore"}
+        When a restored Storable or dataclass was stored at another version of its
+        class: warn (:class:`~xstore.VersionWarning`) and restore, raise
+        :class:`~xstore.VersionMismatchError`, or restore silently.
     **options
         For appended series: ``buffer_bytes`` (records buffered per store, default
         16 MiB), ``buffer_records`` (per series, default 4096), ``flush_interval``
@@ -148,7 +167,7 @@ def open(
     StoreError
         The path holds something that is not a readable store.
     ValueError
-        An unknown mode, backend or engine.
+        An unknown mode, backend, engine or version policy.
 
     Examples
     --------
@@ -159,7 +178,14 @@ def open(
     location = _location(path)
     return Store(
         open_session(
-            location, mode, backend=backend, engine=engine, allow_pickle=allow_pickle, **options
+            location,
+            mode,
+            backend=backend,
+            engine=engine,
+            allow_pickle=allow_pickle,
+            pickle=pickle,
+            version_policy=version_policy,
+            **options,
         )
     )
 
@@ -172,7 +198,14 @@ def _check_format(written: str | None, location: str) -> None:
 # -- save ------------------------------------------------------------------------------------
 
 
-def save(data: Mapping[str, Any], path: PathLike, mode: str = "hdf5", **options: Any) -> None:
+def save(
+    data: Mapping[str, Any],
+    path: PathLike,
+    mode: str = "hdf5",
+    *,
+    pickle: bool = True,
+    **options: Any,
+) -> None:
     """Write ``data`` to ``path`` in one go, replacing what was there atomically.
 
     The file is written beside the target and renamed over it: on any error the
@@ -188,6 +221,10 @@ def save(data: Mapping[str, Any], path: PathLike, mode: str = "hdf5", **options:
     mode : {"hdf5", "netcdf", "zarr", "json", "cloudpickle"}
         ``"hdf5"`` and ``"netcdf"`` both write a netCDF-4/HDF5 file (the default);
         the mode is not inferred from the suffix.
+    pickle : bool
+        Store values without a native encoding as cloudpickle bytes (with an
+        :class:`~xstore.PickleFallbackWarning` naming their key paths); ``False``
+        makes that a ``TypeError`` and nothing is written.
     **options
         ``engine`` and ``compression`` (``"zlib"``) for netCDF, ``compression``
         (``"zstd"``, ``"gzip"``, ``"blosc"``) for zarr, ``compression_level``.
@@ -195,8 +232,8 @@ def save(data: Mapping[str, Any], path: PathLike, mode: str = "hdf5", **options:
     Raises
     ------
     TypeError
-        ``data`` is not a mapping of str keys, or (mode ``"json"``) a value would
-        need pickling; the message names its key path.
+        ``data`` is not a mapping of str keys, or (mode ``"json"``, or
+        ``pickle=False``) a value would need pickling; the message names its key path.
     FileNotFoundError
         The folder of ``path`` does not exist.
     """
@@ -212,6 +249,8 @@ def save(data: Mapping[str, Any], path: PathLike, mode: str = "hdf5", **options:
     spec = registry.for_save_mode(mode)
     if spec is None and options:
         raise TypeError(f"mode {mode!r} takes no options, got {sorted(options)}")
+    if mode == documents.PICKLE and not pickle:
+        raise ValueError("mode 'cloudpickle' pickles everything: it contradicts pickle=False")
     files.require_folder(location)
     # a URL store is leased by the session that writes it; anything else is locked here
     local_lock = (spec is None or spec.locking) and not files.is_url(location)
@@ -221,26 +260,36 @@ def save(data: Mapping[str, Any], path: PathLike, mode: str = "hdf5", **options:
             with files.beside(location) as temp:
                 documents.dump(data, temp, mode, CODECS)
         elif files.is_url(location):
-            write_tree(data, location, spec, options)
+            write_tree(data, location, spec, options, pickle=pickle)
         else:
             with files.beside(location) as temp:
-                write_tree(data, temp, spec, options)
+                write_tree(data, temp, spec, options, pickle=pickle)
     finally:
         if lock is not None:
             lock.release()
 
 
 def write_tree(
-    data: Mapping[str, Any], location: str, spec: BackendSpec, options: dict[str, Any]
+    data: Mapping[str, Any],
+    location: str,
+    spec: BackendSpec,
+    options: dict[str, Any],
+    *,
+    pickle: bool = True,
 ) -> None:
-    """Write ``data`` as a new store at ``location`` (no atomic replacement here)."""
-    session = open_session(location, "w", backend=spec.name, **options)
+    """Write ``data`` as a new store at ``location`` (no atomic replacement here);
+    what had to be pickled is reported once, when everything is written."""
+    session = open_session(location, "w", backend=spec.name, pickle=pickle, **options)
+    pickled: list[str] = []
     try:
         layout = session.layout
         for key, value in data.items():
-            layout.write_node((), key, session.encode(value, f"data[{key!r}]"))
+            ctx = session.encoder(f"data[{key!r}]")
+            layout.write_node((), key, ctx.encode(value))
+            pickled.extend(ctx.pickled)
     finally:
         session.close()
+    session.report(pickled)
 
 
 # -- load ------------------------------------------------------------------------------------
@@ -264,7 +313,13 @@ def detect(location: str) -> str:
     return document
 
 
-def load(path: PathLike, mode: str | None = None, *, allow_pickle: bool = False) -> dict[str, Any]:
+def load(
+    path: PathLike,
+    mode: str | None = None,
+    *,
+    allow_pickle: bool = False,
+    version_policy: str = "warn",
+) -> dict[str, Any]:
     """Read a whole file written by :func:`save` (or any store) back as a dict.
 
     Parameters
@@ -276,6 +331,10 @@ def load(path: PathLike, mode: str | None = None, *, allow_pickle: bool = False)
     allow_pickle : bool
         Unpickle values that need it (only for files you trust); passing
         ``mode="cloudpickle"`` explicitly counts as consent too.
+    version_policy : {"warn", "strict", "ignore"}
+        When a restored Storable or dataclass was stored at another version of its
+        class: warn (:class:`~xstore.VersionWarning`) and restore, raise
+        :class:`~xstore.VersionMismatchError`, or restore silently.
 
     Returns
     -------
@@ -290,6 +349,8 @@ def load(path: PathLike, mode: str | None = None, *, allow_pickle: bool = False)
     PickleNotAllowedError
         The file holds pickled values and ``allow_pickle`` is off; the message names
         their key paths.
+    VersionMismatchError
+        ``version_policy="strict"`` and a restored object's version differs.
     StoreError
         The file is not a readable store, or is damaged.
     """
@@ -301,16 +362,23 @@ def load(path: PathLike, mode: str | None = None, *, allow_pickle: bool = False)
     spec = registry.for_save_mode(chosen)
     if spec is None:
         value = documents.load(
-            location, chosen, CODECS, allow_pickle=allow_pickle, consent=mode is not None
+            location,
+            chosen,
+            CODECS,
+            allow_pickle=allow_pickle,
+            consent=mode is not None,
+            version_policy=version_policy,
         )
         if not isinstance(value, dict):
             raise StoreError(f"{location} does not hold a dict but a {type(value).__name__}")
         return value
-    session = open_session(location, "r", backend=spec.name, allow_pickle=allow_pickle)
+    session = open_session(
+        location, "r", backend=spec.name, allow_pickle=allow_pickle, version_policy=version_policy
+    )
     try:
         ctx = session.decoder("data")
         value = decode_mapping(session.layout.read_node((), True), ctx)
-        ctx.raise_if_refused()
+        ctx.finish()
         return value
     finally:
         session.close()

@@ -52,7 +52,7 @@ class Attributes(MutableMapping[str, Any]):
         ctx = self._owner.session.decoder(f"{self._owner.path}.attrs")
         with ctx.at(key):
             value = decode_value(raw[name], self._notes(raw).get(name), ctx)
-        ctx.raise_if_refused()
+        ctx.finish()
         return value
 
     @serialised
@@ -65,6 +65,7 @@ class Attributes(MutableMapping[str, Any]):
         ctx = session.encoder(f"{self._owner.path}.attrs")
         with ctx.at(key):
             raw_value, note = encode_value(value, ctx)
+        session.report(ctx.pickled)
         notes = self._notes(self._raw())
         update: dict[str, Any] = {}
         if notes.get(name) != note:

@@ -61,16 +61,26 @@ def dump(data: Mapping[str, Any], path: str, mode: str, codecs: Codecs) -> None:
             cloudpickle.dump(data, handle)
 
 
-def load(path: str, mode: str, codecs: Codecs, *, allow_pickle: bool, consent: bool) -> Any:
+def load(
+    path: str,
+    mode: str,
+    codecs: Codecs,
+    *,
+    allow_pickle: bool,
+    consent: bool,
+    version_policy: str = "warn",
+) -> Any:
     """The value of the document at ``path``.  Unpickling a whole ``cloudpickle``
     document needs ``allow_pickle`` or ``consent`` (the mode was asked for by name)."""
     if not os.path.exists(path):
         raise FileNotFoundError(errno.ENOENT, "no such file", path)
     with builtins.open(path, "rb") as handle:
         if mode == JSON:
-            ctx = codecs.decoder("data", allow_pickle=allow_pickle, location=path)
+            ctx = codecs.decoder(
+                "data", allow_pickle=allow_pickle, location=path, version_policy=version_policy
+            )
             value = jsontag.from_json(json.loads(handle.read().decode("utf-8")), ctx)
-            ctx.raise_if_refused()
+            ctx.finish()
             return value
         if not (allow_pickle or consent):
             raise PickleNotAllowedError(["data"], path)
