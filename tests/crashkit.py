@@ -63,9 +63,12 @@ class _Log:
         os.write(self._fd, (line + "\n").encode())  # survives a SIGKILL (page cache)
 
 
-def write_store(path: str, log_path: str, engine: str, seed: int, stop: int = 0) -> None:
+def write_store(
+    path: str, log_path: str, engine: str, seed: int, stop: int = 0, flushes_per: float = 0.3
+) -> None:
     """Change the store at random until killed (or, with ``stop``, until that many
-    flushes, then close cleanly)."""
+    flushes, then close cleanly); after each change it flushes with the chance
+    ``flushes_per``."""
     import xstore
 
     rng = random.Random(seed)
@@ -95,7 +98,7 @@ def write_store(path: str, log_path: str, engine: str, seed: int, stop: int = 0)
                 store.append("series/x", float(n), record_dim="frame")
                 store.append("series/y", np.full(4, n, dtype=np.int16), record_dim="frame")
                 n += 1
-            if rng.random() < 0.3:
+            if rng.random() < flushes_per:
                 log("flush")
                 store.flush()
                 log("flushed")

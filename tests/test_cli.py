@@ -96,10 +96,10 @@ def test_convert_keeps_series_appendable_and_compacts(tmp_path: Path) -> None:
         store["after"] = np.ones(10)  # the freed space is not at the end of the file
     with xstore.open(path, "a") as store:
         del store["big"]
-    assert path.stat().st_size > 16e6  # HDF5 keeps the freed space...
+    before = path.stat().st_size  # HDF5 may keep the freed space...
     compact = tmp_path / "compact.nc"
     assert run("convert", str(path), str(compact)).returncode == 0
-    assert compact.stat().st_size < 8e6  # ...a copy does not
+    assert compact.stat().st_size < min(8e6, before + 1)  # ...a copy does not
     with xstore.open(compact, "a") as store:
         store.append("traj/e", 7.0, record_dim="frame")
         store.append("traj/p", np.full(3, 7), record_dim="frame")

@@ -170,3 +170,17 @@ def test_format1_stores_extend_with_their_own_naming(name: str, tmp_path: Path) 
         assert tree["traj"]["energy"].shape == (FRAMES + 1,)
     finally:
         tree.close()
+
+
+def test_a_key_stored_under_both_spellings_is_refused(tmp_path: Path) -> None:
+    """Both ``dim_3`` and its escaped spelling ``_x_dim_3`` are valid stored names; a
+    group holding both would have two nodes for one key: damage or crafted."""
+    import netCDF4
+
+    path = str(tmp_path / "twice.nc")
+    xstore.save({"dim_3": np.arange(5.0)}, path)
+    with netCDF4.Dataset(path, "a") as nc:
+        nc.createDimension("n", 2)
+        nc.createVariable("_x_dim_3", "f8", ("n",))[:] = [1.0, 2.0]
+    with pytest.raises(xstore.StoreError, match=r"repeats the key 'dim_3'"):
+        xstore.load(path)

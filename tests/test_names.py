@@ -29,7 +29,11 @@ def _valid_for_netcdf_c(name: str) -> bool:
 
 @given(st.text(max_size=40))
 def test_every_key_round_trips_to_a_valid_name(key: str) -> None:
-    stored = encode_name(key)
+    try:
+        stored = encode_name(key)
+    except ValueError as exc:  # escaping can make a long key too long for netCDF
+        assert "too long" in str(exc) and len(key.encode("utf-8", "surrogatepass")) > 60
+        return
     assert decode_name(stored) == key
     assert _valid_for_netcdf_c(stored)
     assert not stored.startswith("__") and not is_internal(stored)

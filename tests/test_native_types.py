@@ -162,7 +162,7 @@ def test_enum_class_is_imported_only_under_the_class_rules(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Restoring an Enum member imports its class only if its module is imported
-    already (or allow_pickle is given): importing runs the module's code."""
+    already, trusted or allow_pickle is given: importing runs the module's code."""
     (tmp_path / "enum_module_xs.py").write_text(
         textwrap.dedent(
             """
@@ -179,9 +179,12 @@ def test_enum_class_is_imported_only_under_the_class_rules(
     xstore.save({"mode": enum_module_xs.Mode.FAST}, path)
     assert xstore.load(path)["mode"] is enum_module_xs.Mode.FAST
     monkeypatch.delitem(sys.modules, "enum_module_xs")
-    with pytest.raises(xstore.PickleNotAllowedError, match=r"data\['mode'\]"):
+    with pytest.raises(xstore.PickleNotAllowedError, match=r"data\['mode'\]") as info:
         xstore.load(path)
+    assert "enum_module_xs" in str(info.value)  # the module it would have imported
     assert "enum_module_xs" not in sys.modules
+    assert xstore.load(path, trust="enum_module_xs")["mode"].name == "FAST"
+    monkeypatch.delitem(sys.modules, "enum_module_xs")
     assert xstore.load(path, allow_pickle=True)["mode"].name == "FAST"
 
 

@@ -7,8 +7,10 @@ import importlib
 import json
 import sys
 import textwrap
+import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import Case
 
@@ -85,52 +87,171 @@ def test_whole_pickle_files_need_consent(tmp_path: Path) -> None:
     assert marker.exists()
 
 
-def _module(folder: Path, name: str, body: str, marker: Path) -> None:
+def _module(path: Path, body: str, marker: Path) -> None:
+    """Write a module whose import touches ``marker`` (proof that its code ran)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     source = f"from pathlib import Path\nPath({str(marker)!r}).touch()\n" + textwrap.dedent(body)
-    (folder / f"{name}.py").write_text(source)
+    path.write_text(source)
 
 
-def test_classes_are_imported_only_when_they_are_storables(
-    case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+GOOD_STORABLE = """
+    class Good:
+        def __init__(self, v):
+            self.v = v
+        def _store(self, group):
+            group["v"] = self.v
+        @classmethod
+        def _restore(cls, group, version):
+            return cls(group["v"])
+"""
+
+
+@pytest.fixture
+def package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest):
+    """A fresh package ``xs_pkg_N`` on sys.path with a Storable in ``xs_pkg_N.sub``;
+    importing the package or the submodule touches a marker file each."""
+    name = f"xs_pkg_{abs(hash(request.node.nodeid)) % 10**8}"
+    root = tmp_path / "modules"
+    markers = {"package": tmp_path / "package_ran", "sub": tmp_path / "sub_ran"}
+    _module(root / name / "__init__.py", "", markers["package"])
+    _module(root / name / "sub.py", GOOD_STORABLE, markers["sub"])
+    monkeypatch.syspath_prepend(str(root))
+    yield name, markers
+    for module in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
+        del sys.modules[module]
+
+
+def _forget(name: str, markers: dict[str, Path]) -> None:
+    for module in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
+        del sys.modules[module]
+    for marker in markers.values():
+        marker.unlink(missing_ok=True)
+
+
+def _nothing_ran(name: str, markers: dict[str, Path]) -> bool:
+    return not any(m.exists() for m in markers.values()) and not any(
+        m == name or m.startswith(name + ".") for m in sys.modules
+    )
+
+
+def test_untrusted_classes_import_nothing_not_even_their_package(
+    case: Case, package: tuple[str, dict[str, Path]]
 ) -> None:
-    """A file naming a module whose class is not a Storable must not import it."""
+    name, markers = package
+    path = case.path()
+    good = importlib.import_module(f"{name}.sub")
+    with case.open(path, "w") as store:
+        store["obj"] = good.Good(5)
+        store["plain"] = 1
+    _forget(name, markers)
+    with pytest.raises(xstore.PickleNotAllowedError) as info:
+        xstore.load(path)
+    assert _nothing_ran(name, markers)
+    message = str(info.value)
+    assert f"{name}.sub" in message and "data['obj']" in message and "trust=" in message
+    assert info.value.modules == [f"{name}.sub"]
+    with case.open(path, "r") as store:
+        assert store["plain"] == 1
+        with pytest.raises(xstore.PickleNotAllowedError, match="obj"):
+            store["obj"]
+    assert _nothing_ran(name, markers)
+
+
+@pytest.mark.parametrize("trust", ["pkg", "pkg.sub", ["other", "pkg.sub"]])
+def test_trusted_modules_are_imported_and_restore(
+    case: Case, package: tuple[str, dict[str, Path]], trust: str | list[str]
+) -> None:
+    name, markers = package
+    path = case.path()
+    with case.open(path, "w") as store:
+        store["obj"] = importlib.import_module(f"{name}.sub").Good(5)
+    _forget(name, markers)
+    named = [t.replace("pkg", name) for t in ([trust] if isinstance(trust, str) else trust)]
+    assert xstore.load(path, trust=named)["obj"].v == 5
+    assert markers["sub"].exists()
+    _forget(name, markers)
+    with case.open(path, "r", trust=named) as store:
+        assert store["obj"].v == 5
+
+
+def test_trusting_a_sibling_does_not_trust_the_module(
+    case: Case, package: tuple[str, dict[str, Path]]
+) -> None:
+    name, markers = package
+    path = case.path()
+    with case.open(path, "w") as store:
+        store["obj"] = importlib.import_module(f"{name}.sub").Good(5)
+    _forget(name, markers)
+    for wrong in (f"{name}.su", f"{name}.sub.deeper", f"{name}x", "other"):
+        with pytest.raises(xstore.PickleNotAllowedError):
+            xstore.load(path, trust=[wrong])
+        assert _nothing_ran(name, markers)
+
+
+def test_forged_class_names_import_nothing(case: Case, tmp_path: Path, monkeypatch) -> None:
+    """A node naming a module that is not a Storable's (or a dataclass source the old
+    static check accepted) is refused before anything is imported."""
     marker = tmp_path / "imported"
-    evil, good = f"xs_evil_{case.id}", f"xs_good_{case.id}"
-    _module(tmp_path, evil, "class Thing:\n    pass\n", marker)
+    evil = f"xs_evil_{case.id.replace('-', '_')}"
     _module(
-        tmp_path,
-        good,
-        """
-        class Good:
-            def __init__(self, v):
-                self.v = v
-            def _store(self, group):
-                group["v"] = self.v
-            @classmethod
-            def _restore(cls, group, version):
-                return cls(group["v"])
-        """,
-        tmp_path / "good_imported",
+        tmp_path / f"{evil}.py",
+        "import dataclasses\n@dataclasses.dataclass\nclass Thing:\n    a: int = 0\n",
+        marker,
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     path = case.path()
     with case.open(path, "w") as store:
         store["x"] = 1
-    with case.open(path, "a") as store:  # forge a node naming the evil module
+        store["y"] = 2
+    with case.open(path, "a") as store:  # forge nodes naming the evil module
         core = store.session.layout
-        stored = core.index(())["x"].stored
-        core.set_attrs((stored,), {TYPE: "storable", CLASS: f"{evil}:Thing"})
-    with pytest.raises(xstore.PickleNotAllowedError):
+        for key, kind in (("x", "storable"), ("y", "dataclass")):
+            stored = core.index(())[key].stored
+            core.set_attrs((stored,), {TYPE: kind, CLASS: f"{evil}:Thing"})
+    with pytest.raises(xstore.PickleNotAllowedError, match=evil):
         xstore.load(path)
     assert not marker.exists() and evil not in sys.modules
-    good_module = importlib.import_module(good)
+
+
+def test_imported_classes_of_the_wrong_kind_are_refused(case: Case) -> None:
+    """``json:JSONDecoder`` is imported already but is neither Storable nor dataclass."""
+    path = case.path()
     with case.open(path, "w") as store:
-        store["good"] = good_module.Good(5)
-    del sys.modules[good]
-    (tmp_path / "good_imported").unlink()
-    loaded = xstore.load(path)  # not imported yet, but its source shows a Storable
-    assert loaded["good"].v == 5
-    assert (tmp_path / "good_imported").exists()
+        store["x"] = 1
+    with case.open(path, "a") as store:
+        core = store.session.layout
+        stored = core.index(())["x"].stored
+        core.set_attrs((stored,), {TYPE: "storable", CLASS: "json:JSONDecoder"})
+    with pytest.raises(xstore.PickleNotAllowedError, match="data\\['x'\\]"):
+        xstore.load(path)
+
+
+def test_json_dataclasses_follow_the_trust_rule(tmp_path: Path, monkeypatch) -> None:
+    marker = tmp_path / "imported"
+    name = "xs_json_dc"
+    _module(
+        tmp_path / f"{name}.py",
+        "import dataclasses\n@dataclasses.dataclass\nclass P:\n    a: int = 0\n",
+        marker,
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    path = tmp_path / "doc.json"
+    xstore.save({"p": importlib.import_module(name).P(3)}, path, mode="json")
+    del sys.modules[name]
+    marker.unlink()
+    try:
+        with pytest.raises(xstore.PickleNotAllowedError, match=name):
+            xstore.load(path)
+        assert not marker.exists() and name not in sys.modules
+        assert xstore.load(path, trust=name)["p"].a == 3
+        assert marker.exists()
+    finally:
+        sys.modules.pop(name, None)
+
+
+def test_trust_takes_module_names() -> None:
+    with pytest.raises(ValueError, match="trust="):
+        xstore.load("nowhere.nc", trust=["not a module"])
 
 
 def test_json_mode_refuses_what_needs_pickle(tmp_path: Path) -> None:
@@ -141,3 +262,54 @@ def test_json_mode_refuses_what_needs_pickle(tmp_path: Path) -> None:
     xstore.save({"run": {"n": 1, "t": (1, 2)}}, path, mode="json")
     document = json.loads(path.read_text())
     assert document["run"]["n"] == 1 and document["run"]["t"]["__xstore__"] == "tuple"
+
+
+# -- nothing is written outside the store -------------------------------------------------
+
+
+def _crafted_zip(tmp_path: Path, member: str) -> Path:
+    """A valid zarr zip with one more member whose name points outside it."""
+    path = tmp_path / "box" / "store.zip"
+    path.parent.mkdir()
+    xstore.save({"x": np.arange(3)}, path, mode="zarr")
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr(member, b"owned")
+    return path
+
+
+@pytest.mark.parametrize("member", ["../../slipped", "x/../../../slipped", "ABS", "a\\..\\..\\s"])
+@pytest.mark.parametrize("how", ["open-a", "open-r", "load", "convert"])
+def test_zip_members_naming_paths_outside_are_refused(
+    tmp_path: Path, member: str, how: str
+) -> None:
+    target = tmp_path / "slipped"
+    if member == "ABS":
+        member = str(tmp_path / "abs_slipped")
+    path = _crafted_zip(tmp_path, member)
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    with pytest.raises(xstore.StoreError, match="outside") as info:
+        if how == "load":
+            xstore.load(path)
+        elif how == "convert":
+            from xstore.tools.convert import convert
+
+            convert(str(path), str(tmp_path / "copy.nc"), progress=False)
+        else:
+            with xstore.open(path, how[-1]) as store:
+                store["y"] = 1
+    assert str(path) in str(info.value)
+    assert not target.exists() and not (tmp_path / "abs_slipped").exists()
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before  # no staging left either
+
+
+def test_redo_records_naming_other_places_are_damage(tmp_path: Path) -> None:
+    """A commit record is replayed on open; one naming ``..`` is not followed."""
+    path = tmp_path / "store.zarr"
+    with xstore.open(path, "w") as store:
+        store["x"] = 1
+    with xstore.open(path, "a") as store:
+        store.session.layout.set_attrs((), {"_xs_redo": '[[[], "..", "_xs_staged_1"]]'})
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    with pytest.raises(xstore.StoreError, match="redo"), xstore.open(path, "a") as store:
+        store["y"] = 2
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before

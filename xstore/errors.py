@@ -19,19 +19,36 @@ class StoreLockedError(StoreError):
 class PickleNotAllowedError(ValueError):
     """A value needs unpickling (or importing arbitrary code) and ``allow_pickle`` is off."""
 
-    def __init__(self, paths: Iterable[str], location: str = "") -> None:
+    def __init__(
+        self, paths: Iterable[str], location: str = "", modules: Iterable[str] = ()
+    ) -> None:
         self.paths = sorted(set(paths))
+        self.modules = sorted(set(modules))  # modules a stored class would have imported
         where = f" in {location}" if location else ""
         shown = ", ".join(self.paths[:10]) + (" ..." if len(self.paths) > 10 else "")
-        super().__init__(
-            f"refusing to unpickle {len(self.paths)} value(s){where}: {shown}. "
-            "Unpickling can run arbitrary code; pass allow_pickle=True only for files you trust."
-        )
+        if self.modules:
+            names = ", ".join(self.modules)
+            message = (
+                f"refusing to restore {len(self.paths)} value(s){where}: {shown}: that would "
+                f"import {names}, which runs its code; pass trust=[{self.modules[0]!r}] (a "
+                "package trusts its submodules) or allow_pickle=True only for files you trust"
+            )
+        else:
+            message = (
+                f"refusing to unpickle {len(self.paths)} value(s){where}: {shown}. Unpickling "
+                "can run arbitrary code; pass allow_pickle=True only for files you trust."
+            )
+        super().__init__(message)
 
 
 class VersionMismatchError(ValueError):
     """A restored object's stored version differs from its class's current version
     (``version_policy="strict"``)."""
+
+
+class MissingCodecError(TypeError):
+    """A stored value needs a codec that is not registered in this process (not
+    damage: registering the codec makes the value readable)."""
 
 
 class XstoreWarning(UserWarning):

@@ -89,7 +89,16 @@ def escape_name(name: str) -> str:
 
 
 def decode_name(stored: str) -> str:
-    """The user key of an on-disk name (inverse of :func:`encode_name`)."""
+    """The user key of an on-disk name (inverse of :func:`encode_name`).
+
+    ``ValueError`` for an escaped name xstore would never write (a bad escape, or a
+    spelling that is neither :func:`encode_name`'s nor :func:`escape_name`'s): such
+    a name is damage or was crafted.  (Format 2 escapes a plain name where it would
+    meet a generated dimension name or a reserved attribute, so both spellings are
+    valid; the index refuses a group holding one key under both.)  (Entries of a
+    stored dict may be any str, ``""`` and ``"a/b"`` included; :func:`check_key_name`
+    says what a group's key may be.)
+    """
     if not stored.startswith(ESCAPE_PREFIX):
         return stored
     body = stored[len(ESCAPE_PREFIX) :]
@@ -97,12 +106,29 @@ def decode_name(stored: str) -> str:
     i = 0
     while i < len(body):
         if body[i] == "%":
-            raw.append(int(body[i + 1 : i + 3], 16))
+            code = body[i + 1 : i + 3]
+            if len(code) != 2 or any(c not in "0123456789ABCDEF" for c in code):
+                raise ValueError(f"the stored name {stored!r} has a bad escape {body[i : i + 3]!r}")
+            raw.append(int(code, 16))
             i += 3
         else:
             raw.extend(body[i].encode("utf-8"))
             i += 1
-    return raw.decode("utf-8", "surrogatepass")
+    try:
+        name = raw.decode("utf-8", "surrogatepass")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"the stored name {stored!r} is not escaped UTF-8") from exc
+    if encode_name(name) != stored and escape_name(name) != stored:
+        raise ValueError(f"the stored name {stored!r} is not one xstore writes (crafted?)")
+    return name
+
+
+def check_key_name(name: str, stored: str) -> None:
+    """``ValueError`` unless ``name`` (decoded from ``stored``) can be a key of a group:
+    a stored name that decodes to ``""``, ``.``, ``..`` or a path would make one key
+    lead to another node."""
+    if not name or name in (".", "..") or "/" in name:
+        raise ValueError(f"the stored name {stored!r} is not a key (crafted?)")
 
 
 def is_internal(stored: str) -> bool:

@@ -27,6 +27,7 @@ from xstore.backends.zarr.backend import ZarrBackend
 from xstore.backends.zarr.locations import store_exists
 from xstore.core.chunks import record_chunks
 from xstore.errors import StoreError
+from xstore.tools.check import check
 
 KINDS = ["dir", "zip", "memory"]
 
@@ -320,10 +321,13 @@ def test_compression(tmp_path: Path, compression: str) -> None:
     xstore.save(data, path, mode="zarr", compression=compression, compression_level=3)
     assert_same(data, xstore.load(path))
     codecs = [c["name"] for c in strict_json(Path(path, "x", "zarr.json").read_text())["codecs"]]
-    assert codecs[-1] == compression
+    assert codecs[-2:] == [compression, "crc32c"]  # the checksum covers what is stored
     xstore.save(data, path, mode="zarr")
     codecs = [c["name"] for c in strict_json(Path(path, "x", "zarr.json").read_text())["codecs"]]
-    assert codecs == ["bytes"]  # no compression by default
+    assert codecs == ["bytes", "crc32c"]  # no compression by default, a checksum
+    xstore.save(data, path, mode="zarr", checksum=False)
+    codecs = [c["name"] for c in strict_json(Path(path, "x", "zarr.json").read_text())["codecs"]]
+    assert codecs == ["bytes"]
     with pytest.raises(ValueError, match="compression"):
         xstore.save(data, str(tmp_path / "bad.zarr"), mode="zarr", compression="lzma")
 
@@ -423,14 +427,17 @@ def test_consolidated_metadata_is_never_stale(tmp_path: Path) -> None:
     assert "b/d" in consolidated_paths(path)  # type: ignore[operator]
 
 
-def test_reading_ignores_stale_consolidated_metadata(tmp_path: Path) -> None:
-    """xstore lists the real members, whatever consolidated metadata claims."""
+def test_a_committed_node_deleted_by_another_tool_is_damage(tmp_path: Path) -> None:
+    """xstore never answers from consolidated metadata: a node that the commit record
+    lists but whose own metadata is gone is reported as damage, naming the node."""
     path = str(tmp_path / "s.zarr")
     xstore.save({"a": 1, "b": 2}, path, mode="zarr")
     group = zarr.open_group(path, mode="r+", use_consolidated=False)
     del group["b"]  # another tool deletes a node and leaves the consolidated metadata stale
     assert "b" in consolidated_paths(path)  # type: ignore[operator]
-    assert xstore.load(path) == {"a": 1}
+    with pytest.raises(xstore.StoreError, match="/b"):
+        xstore.load(path)
+    assert any("/b" in problem for problem in check(path))
 
 
 def test_read_only_mode_refuses_writes_and_changes_nothing(tmp_path: Path) -> None:

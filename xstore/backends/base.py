@@ -13,18 +13,50 @@ backend is opened, is a :class:`BackendSpec` in :mod:`xstore.backends.registry`.
 
 from __future__ import annotations
 
+import functools
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
+from xstore.errors import StoreError
 from xstore.model import ArraySource
 from xstore.names import Path
 
 Index = tuple[slice | int, ...]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def reading(method: F) -> F:
+    """For a backend's read methods: whatever its library raises on a damaged or crafted
+    store (a parse error, a failed checksum, a missing file, a wild shape) becomes one
+    ``StoreError`` naming the store and the node."""
+
+    @functools.wraps(method)
+    def run(self: Backend, node: Path = (), *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, node, *args, **kwargs)
+        except (StoreError, PermissionError):
+            raise
+        except MemoryError as exc:
+            raise StoreError(
+                f"{_where(node)} in {self.location} asks for more memory than there is; "
+                "the store is damaged or crafted"
+            ) from exc
+        except Exception as exc:
+            raise StoreError(
+                f"cannot read {_where(node)} in {self.location} "
+                f"(damaged?): {type(exc).__name__}: {exc}"
+            ) from exc
+
+    return run  # type: ignore[return-value]
+
+
+def _where(node: Path) -> str:
+    return "/" + "/".join(node)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ import os
 from xstore.backends import memory, netcdf, zarr
 from xstore.backends.base import BackendSpec
 from xstore.backends.files import is_url
+from xstore.errors import StoreError
 
 _SPECS: dict[str, BackendSpec] = {}
 
@@ -55,6 +56,11 @@ def infer(location: str) -> BackendSpec:
     found = sniff(location)
     if found is not None:
         return found
+    if os.path.exists(location):
+        raise StoreError(
+            f"{location} is not a store xstore can open (netCDF/HDF5 or zarr); a document "
+            "written with mode 'json' or 'cloudpickle' is read with xstore.load"
+        )
     suffixes = ", ".join(s for spec in _SPECS.values() for s in spec.suffixes)
     names = " or ".join(repr(spec.name) for spec in _SPECS.values() if spec.suffixes)
     raise ValueError(

@@ -1,18 +1,18 @@
 """Naming classes in a file and importing them back safely.
 
-Restoring an object means importing its class.  Importing runs module code, so
-without ``allow_pickle`` a class is imported only if it is already imported, or
-if its module's source shows that it implements the Storable protocol or is a
-dataclass (checked statically, before anything is executed).
+Restoring an object means importing its class, and importing runs module code.  So a
+class is imported only if its module is already imported, or is named in the
+``trust`` of ``load``/``open`` (a package trusts its submodules), or ``allow_pickle``
+is on; otherwise the value is refused (``PickleNotAllowedError`` names the module) and
+nothing at all is imported, not even a parent package.
 """
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import importlib
-import importlib.util
 import sys
+from collections.abc import Iterable
 from typing import Any
 
 STORABLE = "storable"
@@ -44,53 +44,41 @@ def _kind_ok(cls: Any, kind: str) -> bool:
     return True
 
 
-def _static_check(module: str, qualname: str, kind: str) -> bool:
-    """Whether the module source defines ``qualname`` as a Storable or dataclass."""
-    try:
-        spec = importlib.util.find_spec(module)
-    except (ImportError, ValueError):
-        return False
-    if spec is None or spec.origin is None or not spec.origin.endswith(".py"):
-        return False
-    try:
-        with open(spec.origin, encoding="utf-8") as handle:
-            tree = ast.parse(handle.read())
-    except (OSError, SyntaxError, UnicodeDecodeError):
-        return False
-    body: list[ast.stmt] = tree.body
-    node: ast.ClassDef | None = None
-    for part in qualname.split("."):
-        node = next((n for n in body if isinstance(n, ast.ClassDef) and n.name == part), None)
-        if node is None:
-            return False
-        body = node.body
-    assert node is not None
-    if kind == STORABLE:
-        names = {n.name for n in node.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
-        return {"_store", "_restore"} <= names
-    for deco in node.decorator_list:
-        target = deco.func if isinstance(deco, ast.Call) else deco
-        name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "")
-        if name == "dataclass":
-            return True
-    return False
-
-
 class RestoreRefused(Exception):
-    """Restoring the class would need ``allow_pickle``."""
+    """Restoring the class needs consent; ``module`` names the untrusted module it
+    would have imported (empty when the class is imported but of the wrong kind)."""
+
+    def __init__(self, spec: str, module: str) -> None:
+        super().__init__(spec)
+        self.module = module
 
 
-def import_class(spec: str, kind: str, *, allow_any: bool) -> type:
+def trust_names(trust: str | Iterable[str]) -> tuple[str, ...]:
+    """The module names of a ``trust=`` argument (one name or several), validated."""
+    names = (trust,) if isinstance(trust, str) else tuple(trust)
+    for name in names:
+        if not isinstance(name, str) or not all(p.isidentifier() for p in name.split(".")):
+            raise ValueError(f"trust= takes module or package names, not {name!r}")
+    return names
+
+
+def trusted(module: str, trust: Iterable[str]) -> bool:
+    """``module`` is named in ``trust``, or is a submodule of a package named there."""
+    return any(module == name or module.startswith(name + ".") for name in trust)
+
+
+def import_class(spec: str, kind: str, *, allow_any: bool, trust: Iterable[str] = ()) -> type:
     """The class named by ``spec``, imported only if it may be restored as ``kind``.
 
-    Raises :class:`RestoreRefused` if restoring needs ``allow_pickle`` (``allow_any``)
-    and ``ImportError`` if the class cannot be found.
+    Raises :class:`RestoreRefused` (having imported nothing) unless the module is
+    imported already, trusted, or ``allow_any``; ``ImportError`` if the class cannot
+    be found.
     """
     module, _, qualname = spec.partition(":")
-    if not module or not qualname:
+    if not module or not qualname or not all(p.isidentifier() for p in module.split(".")):
         raise ImportError(f"malformed class name {spec!r}")
-    if module not in sys.modules and not allow_any and not _static_check(module, qualname, kind):
-        raise RestoreRefused(spec)
+    if module not in sys.modules and not allow_any and not trusted(module, trust):
+        raise RestoreRefused(spec, module)
     try:
         obj: Any = importlib.import_module(module)
         for part in qualname.split("."):
@@ -100,7 +88,7 @@ def import_class(spec: str, kind: str, *, allow_any: bool) -> type:
     if not isinstance(obj, type):
         raise ImportError(f"{spec} is not a class")
     if not allow_any and not _kind_ok(obj, kind):
-        raise RestoreRefused(spec)
+        raise RestoreRefused(spec, "")  # imported, but not a class this kind may restore
     return obj
 
 

@@ -10,7 +10,7 @@ handed in explicitly: nothing is wired by import side effects.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -18,9 +18,12 @@ from typing import Any, Protocol
 import cloudpickle
 import numpy as np
 
+from xstore.codecs.classes import trust_names
 from xstore.errors import (
+    MissingCodecError,
     PickleFallbackWarning,
     PickleNotAllowedError,
+    StoreError,
     VersionMismatchError,
     VersionWarning,
     warn,
@@ -82,12 +85,16 @@ class _KeyPath:
 
     def __init__(self, root: str) -> None:
         self._parts = [root]
+        self.failed_at: str | None = None  # the deepest key path an error passed through
 
     @contextmanager
     def at(self, key: object) -> Iterator[None]:
         self._parts.append(f"[{key!r}]")
         try:
             yield
+        except BaseException:
+            self.failed_at = self.failed_at or self.path
+            raise
         finally:
             self._parts.pop()
 
@@ -96,6 +103,9 @@ class _KeyPath:
         self._parts.append(f".attrs[{name!r}]")
         try:
             yield
+        except BaseException:
+            self.failed_at = self.failed_at or self.path
+            raise
         finally:
             self._parts.pop()
 
@@ -123,9 +133,15 @@ class Codecs:
         allow_pickle: bool = False,
         location: str = "",
         version_policy: str = "warn",
+        trust: Iterable[str] = (),
     ) -> DecodeContext:
         return DecodeContext(
-            self, root, allow_pickle=allow_pickle, location=location, version_policy=version_policy
+            self,
+            root,
+            allow_pickle=allow_pickle,
+            location=location,
+            version_policy=version_policy,
+            trust=trust,
         )
 
 
@@ -198,7 +214,11 @@ class EncodeContext(_KeyPath):
 
 
 class DecodeContext(_KeyPath):
-    """Policy and position while decoding; collects refused pickles."""
+    """Policy and position while decoding; collects refused pickles and classes.
+
+    ``trust`` names the modules (and packages) whose classes may be imported to
+    restore an object without ``allow_pickle``.
+    """
 
     def __init__(
         self,
@@ -208,6 +228,7 @@ class DecodeContext(_KeyPath):
         allow_pickle: bool = False,
         location: str = "",
         version_policy: str = "warn",
+        trust: Iterable[str] = (),
     ) -> None:
         super().__init__(root)
         if version_policy not in VERSION_POLICIES:
@@ -218,7 +239,9 @@ class DecodeContext(_KeyPath):
         self.allow_pickle = allow_pickle
         self.location = location
         self.version_policy = version_policy
+        self.trust = trust_names(trust)
         self.refused: list[str] = []
+        self.refused_modules: list[str] = []
         self.versions: list[str] = []  # restored objects whose version differs
 
     @property
@@ -238,8 +261,12 @@ class DecodeContext(_KeyPath):
             raise TypeError(f"cannot restore the Storable at {self.path} without a group")
         return self.codecs.group_over(tree, self)
 
-    def refuse(self) -> _Refused:
+    def refuse(self, module: str = "") -> _Refused:
+        """Record a refused value at the current key path (and the untrusted module
+        restoring it would have imported) and return the REFUSED placeholder."""
         self.refused.append(self.path)
+        if module:
+            self.refused_modules.append(module)
         return REFUSED
 
     def unpickle(self, blob: bytes) -> Any:
@@ -250,7 +277,27 @@ class DecodeContext(_KeyPath):
 
     def raise_if_refused(self) -> None:
         if self.refused:
-            raise PickleNotAllowedError(self.refused, self.location)
+            raise PickleNotAllowedError(self.refused, self.location, self.refused_modules)
+
+    @contextmanager
+    def reading_stored(self) -> Iterator[None]:
+        """Decoding stored data: an error that is not one of xstore's own (a refused
+        pickle, a missing codec, a version policy) means the data is damaged or
+        crafted, and becomes a ``StoreError`` naming the key path and the store."""
+        try:
+            yield
+        except (StoreError, PickleNotAllowedError, MissingCodecError, VersionMismatchError):
+            raise
+        except Exception as exc:
+            raise self.damaged(exc) from exc
+
+    def damaged(self, exc: Exception) -> StoreError:
+        """The ``StoreError`` for a stored value that could not be decoded."""
+        where = self.failed_at or self.path
+        store = f" in {self.location}" if self.location else ""
+        return StoreError(
+            f"{where}{store} cannot be read back (damaged or crafted?): {type(exc).__name__}: {exc}"
+        )
 
     def check_version(self, spec: str, stored: Any, current: Any) -> None:
         """A restored object's class was stored at version ``stored`` and is now at

@@ -33,11 +33,14 @@ from xstore.model import CLASS, INFO, PICKLE, TYPE, VERSION, Node, Tree, Var
 PICKLE_INLINE_LIMIT = 64 * 1024  # pickles up to this size live in an attribute
 
 
-def _import(node: Node, kind: str, ctx: DecodeContext) -> type | None:
+def _import(node: Node, kind: str, ctx: DecodeContext) -> type | RestoreRefused:
+    """The stored class, or the refusal (nothing imported) when it may not be restored."""
     try:
-        return import_class(str(node.attrs[CLASS]), kind, allow_any=ctx.allow_pickle)
-    except RestoreRefused:
-        return None
+        return import_class(
+            str(node.attrs[CLASS]), kind, allow_any=ctx.allow_pickle, trust=ctx.trust
+        )
+    except RestoreRefused as refused:
+        return refused
 
 
 # -- Storable ----------------------------------------------------------------------------
@@ -88,8 +91,8 @@ def _storable_tree(value: Any, ctx: EncodeContext) -> Tree | None:
 
 def _restore_storable(node: Node, ctx: DecodeContext) -> Any:
     cls = _import(node, STORABLE, ctx)
-    if cls is None:
-        return ctx.refuse()
+    if isinstance(cls, RestoreRefused):
+        return ctx.refuse(cls.module)
     version = _check_version(node, cls, ctx)
     assert isinstance(node, Tree)
     return cls._restore(ctx.group_over(node), version)  # type: ignore[attr-defined]
@@ -148,8 +151,8 @@ def _encode_dataclass(value: Any, ctx: EncodeContext) -> Node | None:
 
 def _decode_dataclass(node: Node, ctx: DecodeContext) -> Any:
     cls = _import(node, DATACLASS, ctx)
-    if cls is None:
-        return ctx.refuse()
+    if isinstance(cls, RestoreRefused):
+        return ctx.refuse(cls.module)
     _check_version(node, cls, ctx)
     assert isinstance(node, Tree)
     return restore_dataclass(cls, {k: ctx.decode_at(k, v) for k, v in node.children.items()})
@@ -172,9 +175,9 @@ def _dataclass_to_json(value: Any, ctx: EncodeContext) -> dict[str, Any]:
 
 def _dataclass_from_json(obj: dict[str, Any], ctx: DecodeContext) -> Any:
     try:
-        cls = import_class(obj["class"], DATACLASS, allow_any=ctx.allow_pickle)
-    except RestoreRefused:
-        return ctx.refuse()
+        cls = import_class(obj["class"], DATACLASS, allow_any=ctx.allow_pickle, trust=ctx.trust)
+    except RestoreRefused as refused:
+        return ctx.refuse(refused.module)
     stored = jsontag.loads(obj["version"], ctx) if "version" in obj else None
     ctx.check_version(obj["class"], stored, class_version(cls))
     return restore_dataclass(
@@ -216,7 +219,7 @@ def _decode_getstate(node: Node, ctx: DecodeContext) -> Any:
         return ctx.refuse()
     assert isinstance(node, Tree)
     cls = _import(node, ANY, ctx)
-    assert cls is not None  # allow_pickle is set, so nothing is refused
+    assert not isinstance(cls, RestoreRefused)  # allow_pickle is set, so nothing is refused
     values = {k: ctx.decode_at(k, v) for k, v in node.children.items()}
     state = values if node.attrs.get(INFO) == "dict" else values["state"]
     obj: Any = cls.__new__(cls)  # type: ignore[call-overload]

@@ -18,7 +18,8 @@ Every codec here checks that what it wrote reads back identical (same type, valu
 time zone, fold); a value that would not -- a time zone of another kind, a
 timedelta beyond int64 microseconds, an Enum member without a name of its own --
 is declined and falls back to cloudpickle.  An Enum's class is imported back under
-the rules of :mod:`xstore.codecs.classes` (already imported, or ``allow_pickle``).
+the rules of :mod:`xstore.codecs.classes` (already imported, trusted, or
+``allow_pickle``).
 """
 
 from __future__ import annotations
@@ -192,9 +193,9 @@ def _decode_enum(node: Node, ctx: DecodeContext | None) -> Any:
     assert isinstance(node, Var) and ctx is not None
     spec = str(node.attrs[CLASS])
     try:
-        cls = import_class(spec, ANY, allow_any=ctx.allow_pickle)
-    except RestoreRefused:
-        return ctx.refuse()
+        cls = import_class(spec, ANY, allow_any=ctx.allow_pickle, trust=ctx.trust)
+    except RestoreRefused as refused:
+        return ctx.refuse(refused.module)
     if not issubclass(cls, enum.Enum):
         raise TypeError(f"{ctx.path}: {spec} is not an Enum")
     return cls[str(np.asarray(node.data)[()])]

@@ -20,6 +20,7 @@ import numpy as np
 from xstore.codecs.arrays import decode_array, encode_array, is_encodable
 from xstore.codecs.attrs import decode_attrs, encode_attrs
 from xstore.codecs.context import Codec, DecodeContext, EncodeContext, UserCodec
+from xstore.errors import MissingCodecError
 from xstore.model import CLASS, INFO, TYPE, Node, Var
 
 TAG = "codec"
@@ -77,11 +78,11 @@ def stored_codec(node: Var, ctx: DecodeContext) -> UserCodec:
     if codec is None:
         why = ctx.dispatch.unavailable(spec)
         if why is not None:
-            raise TypeError(
+            raise MissingCodecError(
                 f"{ctx.path} holds a {spec}; xstore has a built-in codec for it, but "
                 f"it needs a package that cannot be imported here ({why})"
             )
-        raise TypeError(
+        raise MissingCodecError(
             f"{ctx.path} holds a {spec} stored by a registered codec; "
             "call xstore.register_codec for that class before reading it"
         )

@@ -27,8 +27,20 @@ def record_chunks(
     return (1, min(rows, record_shape[0]), *record_shape[1:])
 
 
-def static_chunks(shape: tuple[int, ...]) -> tuple[int, ...] | None:
-    """The chunk shape of a static array (None: the backend's own layout)."""
+#: static arrays from this size on are chunked (and so checksummed chunk by chunk);
+#: smaller ones are stored in one piece (a chunk index costs more than they hold)
+CHUNKED_FROM_BYTES = 16 * 2**10
+
+
+def static_chunks(
+    shape: tuple[int, ...], itemsize: int, string: bool = False
+) -> tuple[int, ...] | None:
+    """The chunk shape of a static array (None: one contiguous piece): about
+    :data:`DEFAULT_CHUNK_BYTES` along the first axis, as for a series.  Variable-length
+    strings stay contiguous (their checksum then covers the strings themselves)."""
     if shape and 0 in shape:
         return tuple(max(1, n) for n in shape)
-    return None
+    if string or not shape or math.prod(shape) * max(1, itemsize) < CHUNKED_FROM_BYTES:
+        return None
+    chunks = record_chunks(shape[1:], itemsize)
+    return tuple(min(c, n) for c, n in zip(chunks, shape, strict=True))

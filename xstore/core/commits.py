@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from xstore.backends.base import Backend
+from xstore.model import SEQ
 from xstore.names import INTERNAL_PREFIX, Path, decode_name
 
 GEN = f"{INTERNAL_PREFIX}gen"  # root: the last committed generation
@@ -42,24 +43,44 @@ def seq_attr(seq: int, gen: int) -> np.ndarray:
 
 
 def parse_seq(raw: Any) -> tuple[int, int] | None:
-    """``(position, generation)`` of a node's ``_xs_seq`` (format 1 has no generation)."""
+    """``(position, generation)`` of a node's ``_xs_seq`` (format 1 has no generation);
+    ``ValueError`` if it is not two integers at most."""
     if raw is None:
         return None
     values = np.asarray(raw).reshape(-1)
+    if values.dtype.kind not in "iu" or not 1 <= len(values) <= 2:
+        raise ValueError(f"{SEQ} is {raw!r}, not a position and a generation")
     return int(values[0]), int(values[1]) if len(values) > 1 else 0
 
 
 def committed_generation(root_attrs: Mapping[str, Any]) -> int:
     raw = root_attrs.get(GEN)
-    return 0 if raw is None else int(np.asarray(raw).reshape(-1)[0])
+    if raw is None:
+        return 0
+    values = np.asarray(raw).reshape(-1)
+    if values.dtype.kind not in "iu" or len(values) != 1:
+        raise ValueError(f"{GEN} is {raw!r}, not a generation")
+    return int(values[0])
 
 
 def redo_of(root_attrs: Mapping[str, Any]) -> Ops:
-    """The replacements and deletes the last commit decided (maybe not all done)."""
+    """The replacements and deletes the last commit decided (maybe not all done);
+    ``ValueError`` if the record is not one xstore writes."""
     text = root_attrs.get(REDO)
     if not isinstance(text, str) or not text:
         return {}
-    return {(tuple(group), final): staged for group, final, staged in json.loads(text)}
+    ops: Ops = {}
+    for group, final, staged in json.loads(text):
+        names = [*group, final, *([staged] if staged is not None else [])]
+        if not all(
+            isinstance(n, str) and n not in ("", ".", "..") and "/" not in n and "\\" not in n
+            for n in names
+        ):
+            raise ValueError(f"{REDO} holds a malformed entry {[group, final, staged]!r}")
+        if staged is not None and not is_staged(staged):
+            raise ValueError(f"{REDO} renames {staged!r}, which xstore did not stage")
+        ops[(tuple(group), final)] = staged
+    return ops
 
 
 def redo_text(ops: Ops) -> str:

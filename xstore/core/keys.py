@@ -22,8 +22,9 @@ from xstore.core.entries import (
     Kind,
     Resolved,
 )
-from xstore.model import SEQ, Tree, tag_of
-from xstore.names import Path, decode_name, is_internal, split_key
+from xstore.errors import StoreError
+from xstore.model import SEQ, TYPE, Tree, tag_of
+from xstore.names import Path, check_key_name, decode_name, is_internal, split_key
 
 
 class Keys:
@@ -36,6 +37,9 @@ class Keys:
     _changes: Changes
 
     if TYPE_CHECKING:  # provided by the Core (and Committing) this is mixed into
+
+        @property
+        def location(self) -> str: ...
 
         def attrs(self, node: Path) -> dict[str, Any]: ...
 
@@ -56,6 +60,10 @@ class Keys:
 
     def _load_index(self, group: Path) -> dict[str, Entry]:
         rows: list[tuple[tuple[int, int], str, Entry]] = []
+        seen: set[str] = set()  # a key stored under two spellings is crafted
+        # keys of a plain group below the root were checked when written; the root also
+        # holds the keys of a saved dict, which may be any str
+        plain = group != () and TYPE not in self.attrs(group)
         ops = self._redo_view or self._changes.ops
         children = self._backend.children(group)
         names = {name for name, _ in children}
@@ -68,14 +76,27 @@ class Keys:
                 continue
             path = (*group, stored)
             attrs = self.attrs(path)
-            parsed = parse_seq(attrs.get(SEQ))
+            try:
+                parsed = parse_seq(attrs.get(SEQ))
+                name = decode_name(final)
+                if plain:
+                    check_key_name(name, final)
+            except (ValueError, TypeError) as exc:
+                where = "/" + "/".join((*group, stored))
+                raise StoreError(
+                    f"{where} in {self.location} is damaged or crafted: {exc}"
+                ) from exc
             if parsed and parsed[1] > self._changes.gen and path not in self._changes.written:
                 self._leftover(group, stored)  # written after the last commit by a killed writer
                 continue
             seq = parsed[0] if parsed else -1
             entry = Entry(stored, is_group, seq, tag_of(Tree(attrs)))
             order = (0, seq) if parsed else (1, position)
-            rows.append((order, decode_name(final), entry))
+            if name in seen:
+                where = "/" + "/".join((*group, stored))
+                raise StoreError(f"{where} in {self.location} repeats the key {name!r} (crafted?)")
+            seen.add(name)
+            rows.append((order, name, entry))
         rows.sort(key=lambda row: row[0])
         idx = {name: entry for _, name, entry in rows}
         next_seq = max((e.seq for e in idx.values()), default=-1) + 1

@@ -14,12 +14,11 @@ Names and dimensions of a write are planned before any I/O (:mod:`xstore.core.pl
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from xstore.backends.base import Backend, Index, VarInfo
+from xstore.backends.base import Backend, Index
 from xstore.backends.slabs import is_big, write_slabs
 from xstore.core.chunks import record_chunks, static_chunks
 from xstore.core.commits import (
@@ -39,15 +38,17 @@ from xstore.core.entries import (
     PendingRecords,
 )
 from xstore.core.keys import Keys
-from xstore.core.partial import slice_with_buffer
 from xstore.core.plan import FORMAT_1, Plan, plan_node, record_dim_name, same_attr
-from xstore.model import FORMAT, FORMAT_VERSION, SEQ, ArraySource, Node, Tree, Var, tag_of
-from xstore.names import Path, decode_name, encode_name, escape_name, is_internal
+from xstore.core.reading import Reading
+from xstore.errors import StoreError
+from xstore.model import FORMAT, FORMAT_VERSION, SEQ, STRING, Node, Tree, Var, tag_of
+from xstore.names import Path, encode_name, escape_name
 
 
-class Core(Keys, Committing):
+class Core(Keys, Committing, Reading):
     """The open store below the faces: index, key resolution, node reads and writes.
-    The commit protocol (generations, staged replacements) is :class:`Committing`."""
+    Reading variables is :class:`Reading`; the commit protocol (generations, staged
+    replacements) is :class:`Committing`."""
 
     def __init__(self, backend: Backend, *, new: bool = False) -> None:
         self._backend = backend
@@ -63,10 +64,13 @@ class Core(Keys, Committing):
         #: how unnamed axes are named: format-1 stores keep their own naming
         written = str(root.get(FORMAT, FORMAT_VERSION))
         self.naming = FORMAT_1 if written == FORMAT_1 else FORMAT_VERSION
-        self._changes = Changes(committed_generation(root))
+        try:
+            generation, redo = committed_generation(root), redo_of(root)
+        except (ValueError, TypeError) as exc:
+            raise StoreError(f"the commit record of {backend.location} is damaged: {exc}") from exc
+        self._changes = Changes(generation)
         self._moved: dict[Path, Path] = {}  # stored paths renamed by a commit (old -> new)
         self._hidden: list[str] = []  # what a killed writer left, hidden from this reader
-        redo = redo_of(root)
         self._redo_view: Ops = {} if backend.writable else redo
         if redo and backend.writable:  # finish what the last commit decided
             self._carry_out(redo)
@@ -131,89 +135,14 @@ class Core(Keys, Committing):
         self._attrs.pop(node, None)
 
     # -- reading -------------------------------------------------------------------------
-    def info(self, node: Path) -> VarInfo:
-        """Shape (as stored, without records buffered here), dtype and dims of a variable."""
-        return self._backend.info(node)
-
-    def shape(self, node: Path) -> tuple[int, ...]:
-        """The current shape of a variable, records buffered in this process included."""
-        info = self._backend.info(node)
-        return (self.length(node), *info.shape[1:]) if info.unlimited else info.shape
-
-    def chunks(self, node: Path) -> tuple[int, ...] | None:
-        return self._backend.chunks(node)
-
     def dims(self, group: Path) -> dict[str, int]:
-        """Dimensions (stored names) defined in ``group``, with their sizes."""
+        """Dimensions (stored names) defined in ``group``, with their sizes (cached)."""
         return self._dims(group)
 
     def record_dim_name(self, record_dim: str) -> str:
         """The stored name of a user's record dimension in this store."""
         return record_dim_name(record_dim, self.naming)
 
-    def native(self, node: Path) -> Any:
-        """The backend library's own object for ``node`` (see ``Backend.native``), with
-        the records buffered in this process written and flushed first."""
-        if self._backend.writable:
-            self.flush()
-        return self._backend.native(node)
-
-    def dims_above(self, group: Path) -> set[str]:
-        """Dimension names (stored) of ``group`` and of every group above it."""
-        return {dim for depth in range(len(group) + 1) for dim in self.dims(group[:depth])}
-
-    def read_node(
-        self, node: Path, is_group: bool, *, parts: Callable[[Path], ArraySource] | None = None
-    ) -> Node:
-        """The whole subtree at ``node`` (user names, key order, raw attributes).
-
-        With ``parts``, each variable's data is ``parts(path)`` (an array read part by
-        part, e.g. :class:`~xstore.core.partial.StoredArray`) instead of its array.
-        """
-        attrs = {k: v for k, v in self.attrs(node).items() if k != SEQ}
-        if is_group:
-            children = {
-                name: self.read_node((*node, e.stored), e.is_group, parts=parts)
-                for name, e in self.index(node).items()
-            }
-            return Tree(attrs, children)
-        info = self._backend.info(node)
-        data = self.read_data(node) if parts is None else parts(node)
-        dims = tuple(None if is_internal(d) else decode_name(d) for d in info.dims)
-        return Var(data, attrs, dims, growable=info.unlimited)
-
-    def _buffered(self, node: Path) -> np.ndarray | None:
-        """Records of ``node`` buffered in this process (stored form), if any."""
-        if self._records is not None and self._records.pending(node):
-            return self._records.buffered(node)
-        return None
-
-    def read_data(self, node: Path) -> np.ndarray:
-        """A variable's stored array, including records still buffered in this process."""
-        data = self._backend.read(node)
-        buffered = self._buffered(node)
-        return data if buffered is None else np.concatenate([data, buffered])
-
-    def read_slice(self, node: Path, index: Index) -> np.ndarray:
-        """Part of a variable (basic indexing), reading only that part from the backend."""
-        if self.closed:
-            raise ValueError(f"the store {self.location} is closed; load() views before closing")
-        buffered = self._buffered(node)
-        if buffered is None:
-            return self._backend.read(node, index)
-        written = self._backend.info(node).shape[0]
-        return slice_with_buffer(
-            lambda part: self._backend.read(node, part), written, buffered, index
-        )
-
-    def length(self, node: Path) -> int:
-        """Records in a growable variable, including those still buffered here."""
-        length = self._backend.info(node).shape[0]
-        if self._records is not None:
-            length += self._records.pending(node)
-        return length
-
-    # -- writing -------------------------------------------------------------------------
     def write_node(
         self, group: Path, name: str, node: Node, *, chunks: tuple[int, ...] | None = None
     ) -> None:
@@ -335,17 +264,14 @@ class Core(Keys, Committing):
         attrs = {**plan.node.attrs, SEQ: seq_attr(seq, self._changes.next_gen)}
         if isinstance(plan.node, Var):
             data = plan.node.data
-            shape = tuple(data.shape)
+            shape, dtype = tuple(data.shape), np.dtype(data.dtype)
             growable = plan.node.growable
             if growable and chunks is None:
-                chunks = record_chunks(shape[1:], np.dtype(data.dtype).itemsize)
+                chunks = record_chunks(shape[1:], dtype.itemsize)
+            if not growable:
+                chunks = static_chunks(shape, dtype.itemsize, string=dtype == STRING)
             self._backend.create_variable(
-                path,
-                data,
-                plan.dims,
-                attrs,
-                unlimited=growable,
-                chunks=chunks if growable else static_chunks(shape),
+                path, data, plan.dims, attrs, unlimited=growable, chunks=chunks
             )
             self._dims.changed(group)
             self._attrs[path] = attrs

@@ -11,10 +11,12 @@ never touch a backend; the core is the only caller of one.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from typing import Any
 
 from xstore.backends.base import Backend
 from xstore.backends.locks import WriterLock
+from xstore.codecs.classes import trust_names
 from xstore.codecs.context import VERSION_POLICIES, Codecs, DecodeContext, EncodeContext
 from xstore.core.entries import Entry
 from xstore.core.layout import Core
@@ -27,8 +29,9 @@ class Session:
     """One open store.
 
     ``mode`` is the mode the user asked for (``r``, ``r+``, ``a``, ``w``, ``w-``);
-    ``allow_pickle`` decides whether pickled values are read, ``pickle`` whether
-    values without a native encoding may be written as pickles (else ``TypeError``),
+    ``allow_pickle`` decides whether pickled values are read and ``trust`` which
+    modules' classes may be imported to restore objects; ``pickle`` whether values
+    without a native encoding may be written as pickles (else ``TypeError``),
     ``version_policy`` what a restored object of another version does.
     ``writer_lock`` (held by writers) is released when the session closes.  Faces
     hold :attr:`mutex` for every call, so threads sharing one store take turns;
@@ -45,6 +48,7 @@ class Session:
         mode: str,
         new: bool = False,
         allow_pickle: bool = False,
+        trust: Iterable[str] = (),
         pickle: bool = True,
         version_policy: str = "warn",
         series: SeriesOptions | None = None,
@@ -61,6 +65,7 @@ class Session:
         self.codecs = codecs
         self.mode = mode
         self.allow_pickle = allow_pickle
+        self.trust = trust_names(trust)
         self.pickle = pickle
         self.version_policy = version_policy
         self._outer = outer
@@ -106,6 +111,7 @@ class Session:
             allow_pickle=self.allow_pickle,
             location=self.location,
             version_policy=self.version_policy,
+            trust=self.trust,
         )
 
     def encode(self, value: Any, label: str) -> Node:
@@ -127,7 +133,8 @@ class Session:
         """The value ``node`` stores; refused pickles raise ``PickleNotAllowedError``,
         restored objects of another version follow the version policy."""
         ctx = self.decoder(label)
-        value = ctx.decode(node)
+        with ctx.reading_stored():
+            value = ctx.decode(node)
         ctx.finish()
         return value
 

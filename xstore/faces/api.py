@@ -5,12 +5,13 @@ from __future__ import annotations
 import errno
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from xstore.backends import files, locks, registry
 from xstore.backends.base import BackendSpec
 from xstore.codecs.builtin import decode_mapping
+from xstore.codecs.classes import trust_names
 from xstore.codecs.context import VERSION_POLICIES
 from xstore.core.series.writer import SeriesOptions
 from xstore.core.session import Session
@@ -43,6 +44,7 @@ def open_session(
     backend: str | None = None,
     engine: str | None = None,
     allow_pickle: bool = False,
+    trust: str | Iterable[str] = (),
     pickle: bool = True,
     version_policy: str = "warn",
     **options: Any,
@@ -51,6 +53,7 @@ def open_session(
     and tools that work below ``Store``)."""
     if mode not in OPEN_MODES:
         raise ValueError(f"mode must be one of {OPEN_MODES}, not {mode!r}")
+    trust = trust_names(trust)
     if version_policy not in VERSION_POLICIES:
         raise ValueError(
             f"version_policy must be one of {VERSION_POLICIES}, not {version_policy!r}"
@@ -86,6 +89,7 @@ def open_session(
                 mode=mode,
                 new=backend_mode in ("w", "w-"),
                 allow_pickle=allow_pickle,
+                trust=trust,
                 pickle=pickle,
                 version_policy=version_policy,
                 series=series,
@@ -115,6 +119,7 @@ def open(
     backend: str | None = None,
     engine: str | None = None,
     allow_pickle: bool = False,
+    trust: str | Iterable[str] = (),
     pickle: bool = True,
     version_policy: str = "warn",
     **options: Any,
@@ -137,6 +142,9 @@ def open(
     allow_pickle : bool
         Read values stored as pickles (unpickling can run arbitrary code: only for
         files you trust).
+    trust : str or list of str
+        Modules (a package trusts its submodules) whose classes may be imported to
+        restore stored objects; classes in modules already imported need no trust.
     pickle : bool
         Store values without a native encoding as cloudpickle bytes (with an
         :class:`~xstore.PickleFallbackWarning` naming their key paths); ``False``
@@ -183,6 +191,7 @@ def open(
             backend=backend,
             engine=engine,
             allow_pickle=allow_pickle,
+            trust=trust,
             pickle=pickle,
             version_policy=version_policy,
             **options,
@@ -318,6 +327,7 @@ def load(
     mode: str | None = None,
     *,
     allow_pickle: bool = False,
+    trust: str | Iterable[str] = (),
     version_policy: str = "warn",
 ) -> dict[str, Any]:
     """Read a whole file written by :func:`save` (or any store) back as a dict.
@@ -331,6 +341,9 @@ def load(
     allow_pickle : bool
         Unpickle values that need it (only for files you trust); passing
         ``mode="cloudpickle"`` explicitly counts as consent too.
+    trust : str or list of str
+        Modules (a package trusts its submodules) whose classes may be imported to
+        restore stored dataclasses and Storable objects.
     version_policy : {"warn", "strict", "ignore"}
         When a restored Storable or dataclass was stored at another version of its
         class: warn (:class:`~xstore.VersionWarning`) and restore, raise
@@ -347,14 +360,16 @@ def load(
     FileNotFoundError
         Nothing at ``path``.
     PickleNotAllowedError
-        The file holds pickled values and ``allow_pickle`` is off; the message names
-        their key paths.
+        The file holds pickled values and ``allow_pickle`` is off, or objects whose
+        module is neither imported nor trusted; the message names their key paths
+        and modules.
     VersionMismatchError
         ``version_policy="strict"`` and a restored object's version differs.
     StoreError
         The file is not a readable store, or is damaged.
     """
     location = _location(path)
+    trust = trust_names(trust)
     modes = save_modes()
     if mode is not None and mode not in modes:
         raise ValueError(f"mode must be one of {modes} or None, not {mode!r}")
@@ -367,17 +382,24 @@ def load(
             CODECS,
             allow_pickle=allow_pickle,
             consent=mode is not None,
+            trust=trust,
             version_policy=version_policy,
         )
         if not isinstance(value, dict):
             raise StoreError(f"{location} does not hold a dict but a {type(value).__name__}")
         return value
     session = open_session(
-        location, "r", backend=spec.name, allow_pickle=allow_pickle, version_policy=version_policy
+        location,
+        "r",
+        backend=spec.name,
+        allow_pickle=allow_pickle,
+        trust=trust,
+        version_policy=version_policy,
     )
     try:
         ctx = session.decoder("data")
-        value = decode_mapping(session.layout.read_node((), True), ctx)
+        with ctx.reading_stored():
+            value = decode_mapping(session.layout.read_node((), True), ctx)
         ctx.finish()
         return value
     finally:

@@ -50,7 +50,7 @@ class Attributes(MutableMapping[str, Any]):
         if name not in raw or is_internal(name):
             raise KeyError(key)
         ctx = self._owner.session.decoder(f"{self._owner.path}.attrs")
-        with ctx.at(key):
+        with ctx.reading_stored(), ctx.at(key):
             value = decode_value(raw[name], self._notes(raw).get(name), ctx)
         ctx.finish()
         return value

@@ -10,7 +10,8 @@ import builtins
 import errno
 import json
 import os
-from collections.abc import Mapping
+import zlib
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import cloudpickle
@@ -20,6 +21,7 @@ from xstore.codecs.context import Codecs
 from xstore.errors import PickleNotAllowedError, StoreError
 
 JSON, PICKLE = "json", "cloudpickle"
+CHECKSUM = "__xstore_crc32__"  # top-level key of a JSON document: the crc32 of its values
 MODES = (JSON, PICKLE)
 
 
@@ -51,14 +53,37 @@ def _pretty(obj: Any, indent: str = "") -> str:
     return json.dumps(obj, ensure_ascii=False, allow_nan=False)
 
 
+def _checksum(document: Any) -> str:
+    """crc32 of a JSON document's values (however the file is laid out)."""
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return f"{zlib.crc32(canonical.encode('utf-8', 'surrogatepass')):08x}"
+
+
 def dump(data: Mapping[str, Any], path: str, mode: str, codecs: Codecs) -> None:
-    """Write ``data`` as a document of ``mode`` to ``path``."""
+    """Write ``data`` as a document of ``mode`` to ``path``.  A JSON document carries
+    the checksum of its values under :data:`CHECKSUM` (so a flipped digit is caught)."""
     with builtins.open(path, "wb") as handle:
         if mode == JSON:
             document = jsontag.to_json(dict(data), codecs.encoder("data", pickle_ok=False))
+            if CHECKSUM in document:  # a key of the user's own: tag the dict
+                document = {jsontag.TAG: "dict", "items": document}
+            document[CHECKSUM] = _checksum(document)
             handle.write(_pretty(document).encode("utf-8") + b"\n")
         else:
             cloudpickle.dump(data, handle)
+
+
+def _verified(document: Any, path: str) -> Any:
+    """``document`` without its checksum, which must match (``StoreError`` if not)."""
+    if not isinstance(document, dict) or CHECKSUM not in document:
+        return document  # written before documents had checksums
+    recorded = document.pop(CHECKSUM)
+    if recorded != _checksum(document):
+        raise StoreError(
+            f"{path} is damaged: its values no longer match their checksum (if you edited "
+            f"the file by hand, delete its {CHECKSUM!r} entry)"
+        )
+    return document
 
 
 def load(
@@ -68,18 +93,26 @@ def load(
     *,
     allow_pickle: bool,
     consent: bool,
+    trust: str | Iterable[str] = (),
     version_policy: str = "warn",
 ) -> Any:
     """The value of the document at ``path``.  Unpickling a whole ``cloudpickle``
-    document needs ``allow_pickle`` or ``consent`` (the mode was asked for by name)."""
+    document needs ``allow_pickle`` or ``consent`` (the mode was asked for by name);
+    ``trust`` names the modules whose dataclasses a JSON document may restore."""
     if not os.path.exists(path):
         raise FileNotFoundError(errno.ENOENT, "no such file", path)
     with builtins.open(path, "rb") as handle:
         if mode == JSON:
             ctx = codecs.decoder(
-                "data", allow_pickle=allow_pickle, location=path, version_policy=version_policy
+                "data",
+                allow_pickle=allow_pickle,
+                location=path,
+                trust=trust,
+                version_policy=version_policy,
             )
-            value = jsontag.from_json(json.loads(handle.read().decode("utf-8")), ctx)
+            with ctx.reading_stored():
+                document = json.loads(handle.read().decode("utf-8"))
+                value = jsontag.from_json(_verified(document, path), ctx)
             ctx.finish()
             return value
         if not (allow_pickle or consent):

@@ -263,7 +263,8 @@ class Group(MutableMapping[str, Any]):
         """``make(session, group, ctx)``, refusing pickled attributes as reads do."""
         session = self.session
         ctx = session.decoder(f"{self.path}.attrs")
-        view = make(session, self.stored_path, ctx)
+        with ctx.reading_stored():
+            view = make(session, self.stored_path, ctx)
         ctx.finish()
         return view
 
@@ -422,6 +423,7 @@ def _group_over(tree: Tree, ctx: DecodeContext) -> Group:
         CODECS,
         mode="r",
         allow_pickle=ctx.allow_pickle,
+        trust=ctx.trust,
         version_policy=ctx.version_policy,
     )
     layout = session.layout

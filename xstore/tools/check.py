@@ -7,18 +7,22 @@ import os
 from collections import defaultdict
 
 from xstore.backends import files, registry
-from xstore.core.session import Session
 from xstore.errors import PickleNotAllowedError, StoreError
 from xstore.faces.api import open_session
-from xstore.names import Path, decode_name, is_internal
+from xstore.faces.attributes import Attributes
+from xstore.faces.store import Group, Store
+from xstore.names import decode_name, is_internal
 
 
 def check(location: str, *, backend: str | None = None) -> list[str]:
     """What is wrong with a store, one line per problem (empty: all is well).
 
-    Every value must read back; series sharing a record dimension must have equal
-    lengths; a store must match its commit record; temporary files left by a
-    killed writer are reported (they are safe to delete).
+    Every value must read back (every chunk, checked against its checksum) and
+    every attribute decode; series sharing a record dimension must have equal
+    lengths; a store must match its commit record (and zarr arrays their consolidated
+    metadata); temporary files left by a killed writer are reported (they are safe
+    to delete).  Values that need ``allow_pickle`` or ``trust`` are read but not
+    restored: refusing them is not damage.
     """
     problems = [
         f"leftover from an interrupted write (safe to delete): {p}" for p in _leftovers(location)
@@ -28,9 +32,15 @@ def check(location: str, *, backend: str | None = None) -> list[str]:
     except (StoreError, OSError, ValueError) as exc:
         return [*problems, f"cannot open: {exc}"]
     try:
-        problems.extend(registry.get(session.backend_name).problems(location))
-        problems.extend(_check_group(session, (), "/"))
-        problems.extend(session.layout.problems())
+        for look in (
+            lambda: registry.get(session.backend_name).problems(location),
+            lambda: _check_group(Store(session), "/"),
+            session.layout.problems,
+        ):
+            try:
+                problems.extend(look())
+            except Exception as exc:  # a library failing on damage is damage too
+                problems.append(f"cannot read the store's structure: {type(exc).__name__}: {exc}")
     finally:
         session.close()
     return problems
@@ -46,11 +56,24 @@ def _leftovers(location: str) -> list[str]:
     return sorted(found)
 
 
-def _check_group(session: Session, group: Path, where: str) -> list[str]:
+def _check_attrs(attrs: Attributes, where: str) -> list[str]:
+    problems = []
+    for key in list(attrs):
+        try:
+            attrs[key]
+        except PickleNotAllowedError:
+            continue
+        except Exception as exc:  # report and go on: check lists every damaged node
+            problems.append(f"{where} attribute {key!r}: {type(exc).__name__}: {exc}")
+    return problems
+
+
+def _check_group(node: Group, where: str) -> list[str]:
+    session, group = node.session, node.stored_path
     core = session.layout
-    problems: list[str] = []
     try:
         entries = list(core.index(group).items())
+        problems = _check_attrs(node.attrs, where)
     except Exception as exc:  # report and go on: check lists every damaged node
         return [f"{where}: cannot list the group: {exc}"]
     lengths: dict[str, dict[str, int]] = defaultdict(dict)
@@ -59,7 +82,7 @@ def _check_group(session: Session, group: Path, where: str) -> list[str]:
         label = f"{where.rstrip('/')}/{name}"
         try:
             if entry.plain_group:
-                problems.extend(_check_group(session, path, label))
+                problems.extend(_check_group(node[name], label))
                 continue
             if not entry.is_group:
                 info = core.info(path)

@@ -62,6 +62,7 @@ def _convert(args: argparse.Namespace) -> int:
         args.target,
         mode=args.mode,
         allow_pickle=args.allow_pickle,
+        trust=args.trust,
         progress=not args.quiet,
     )
     return 0
@@ -90,7 +91,11 @@ def _open(args: argparse.Namespace) -> Any:
     from xstore.faces.api import open as open_store
 
     return open_store(
-        args.path, "r", backend=args.backend, allow_pickle=getattr(args, "allow_pickle", False)
+        args.path,
+        "r",
+        backend=args.backend,
+        allow_pickle=getattr(args, "allow_pickle", False),
+        trust=getattr(args, "trust", []),
     )
 
 
@@ -109,6 +114,17 @@ def _store_arguments(p: argparse.ArgumentParser, pickles: bool = True) -> None:
         p.add_argument(
             "--allow-pickle", action="store_true", help="unpickle values if needed (trusted files)"
         )
+        _trust_argument(p)
+
+
+def _trust_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--trust",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="a module or package whose classes may be imported to restore objects (repeatable)",
+    )
 
 
 def parser() -> argparse.ArgumentParser:
@@ -152,6 +168,7 @@ def parser() -> argparse.ArgumentParser:
         help="output mode (default: from the target's suffix)",
     )
     p.add_argument("--allow-pickle", action="store_true", help="copy pickled values too")
+    _trust_argument(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=_convert)
     p = sub.add_parser("check", help="verify a store; report what a crash left behind")
@@ -197,6 +214,13 @@ def for_command_line(message: str) -> str:
 
 def describe(exc: BaseException) -> str:
     """The one line that explains a failure of the library to a command-line user."""
+    if isinstance(exc, PickleNotAllowedError) and exc.modules:
+        shown = ", ".join(exc.paths[:5]) + (" ..." if len(exc.paths) > 5 else "")
+        return (
+            f"refusing to restore {len(exc.paths)} value(s): {shown}; that would import "
+            f"{', '.join(exc.modules)}, which runs its code: pass --trust {exc.modules[0]} "
+            "only if you trust it"
+        )
     if isinstance(exc, PickleNotAllowedError):
         shown = ", ".join(exc.paths[:5]) + (" ..." if len(exc.paths) > 5 else "")
         return (

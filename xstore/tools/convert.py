@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TextIO
 
 from xstore.backends import files, registry, slabs
@@ -81,6 +81,7 @@ def convert(
     *,
     mode: str | None = None,
     allow_pickle: bool = False,
+    trust: str | Iterable[str] = (),
     progress: bool | TextIO = True,
     **options: Any,
 ) -> None:
@@ -89,7 +90,8 @@ def convert(
     Store-to-store copies move stored values as they are, pickles included, without
     decoding them, and stream big arrays slab by slab (memory bounded by a few
     chunks); copies to ``json``/``cloudpickle`` decode and need ``allow_pickle`` for
-    pickled values.  The copy is also how an HDF5 file gets compacted.
+    pickled values (``trust`` for objects whose module is not imported).  The copy
+    is also how an HDF5 file gets compacted.
 
     ``progress``: a progress bar by bytes on stderr when it is a terminal (True), none
     (False), or on the given stream.
@@ -98,7 +100,7 @@ def convert(
     in_mode = api.detect(source)
     out_spec, in_spec = registry.for_save_mode(out_mode), registry.for_save_mode(in_mode)
     if out_spec is None or in_spec is None:
-        data = api.load(source, in_mode, allow_pickle=allow_pickle)
+        data = api.load(source, in_mode, allow_pickle=allow_pickle, trust=trust)
         api.save(data, target, mode=out_mode, **options)
         return
     src = api.open_session(source, "r", backend=in_spec.name, allow_pickle=allow_pickle)

@@ -26,14 +26,15 @@ from __future__ import annotations
 
 import json
 import os
+import zlib
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import h5py
 import numpy as np
 
-from xstore.backends import files
-from xstore.backends.base import Backend, Index, VarInfo
+from xstore.backends import files, plausible
+from xstore.backends.base import Backend, Index, VarInfo, reading
 from xstore.backends.netcdf.engines import ENGINES
 from xstore.backends.netcdf.hdf5 import (
     COMMIT,
@@ -48,7 +49,8 @@ from xstore.model import STRING, ArraySource, string_array
 from xstore.names import Path
 
 STATIC = "_xs_static"  # 1 on a variable whose zero-length first axis is not a series
-_PRIVATE = (COMMIT, STATIC)
+CRC = "_xs_crc"  # crc32 of a contiguous variable's data (chunked ones use fletcher32)
+_PRIVATE = (COMMIT, STATIC, CRC)
 PENDING_LIMIT = 64 * 2**20  # bytes of deferred variable data before it is written out
 DEFAULT_ENGINE = "netcdf4"
 
@@ -65,6 +67,7 @@ class NetCDFBackend(Backend):
         engine: str | None = None,
         compression: str | None = None,
         compression_level: int = 4,
+        checksum: bool = True,
     ) -> None:
         engine = engine or DEFAULT_ENGINE
         if engine not in ENGINES:
@@ -75,6 +78,7 @@ class NetCDFBackend(Backend):
         self.writable = mode != "r"
         self._engine = ENGINES[engine]
         self._compression = {"level": compression_level} if compression else {}
+        self._checksum = checksum
         # a new file is made beside the target and renamed over it at the first flush:
         # a writer killed before that leaves the old file (or nothing), never half a file
         self._file = files.temp_name(self.location) if mode in ("w", "w-") else self.location
@@ -125,6 +129,7 @@ class NetCDFBackend(Backend):
         return self._group(node)
 
     # -- structure -------------------------------------------------------------------
+    @reading
     def children(self, group: Path) -> list[tuple[str, bool]]:
         handle = self._group(group)
         out = [(name, False) for name in self._engine.variables(handle)]
@@ -134,6 +139,7 @@ class NetCDFBackend(Backend):
     def create_group(self, group: Path) -> None:
         self._groups[group] = self._engine.create_group(self._group(group[:-1]), group[-1])
 
+    @reading
     def dims(self, group: Path) -> dict[str, int]:
         return {n: size for n, (size, _) in self._engine.dimensions(self._group(group)).items()}
 
@@ -174,6 +180,7 @@ class NetCDFBackend(Backend):
             self._groups[()] = self._handle
 
     # -- attributes ------------------------------------------------------------------
+    @reading
     def attrs(self, node: Path) -> dict[str, Any]:
         attrs = self._engine.get_attrs(self._obj(node))
         for private in _PRIVATE:  # the backend's own bookkeeping
@@ -225,9 +232,15 @@ class NetCDFBackend(Backend):
                 for d, s in zip(dims, data.shape, strict=True)
             )
         dtype = data.dtype.newbyteorder("=")  # '<f8' from zarr is native, but netCDF4 warns
-        var = self._engine.create_variable(
-            group, node[-1], dtype, dims, fill, chunks, self._compression
-        )
+        filters = dict(self._compression)
+        if self._checksum and chunks is not None:
+            # HDF5 checks every chunk it reads (not those of variable-length strings:
+            # HDF5 filters only fixed-size types; a series of strings has no checksum)
+            filters["fletcher32"] = dtype != STRING
+        elif self._checksum and 0 not in data.shape:
+            data = np.asarray(data)  # contiguous (small): its crc32 is an attribute
+            attrs[CRC] = np.int64(checksum_of(data))
+        var = self._engine.create_variable(group, node[-1], dtype, dims, fill, chunks, filters)
         for name, value in attrs.items():
             self._engine.set_attr(var, name, value)
         if 0 in data.shape:
@@ -259,6 +272,7 @@ class NetCDFBackend(Backend):
         else:
             var[index if index else ...] = data
 
+    @reading
     def info(self, node: Path) -> VarInfo:
         var = self._var(node)
         dims = tuple(var.dimensions)
@@ -274,6 +288,7 @@ class NetCDFBackend(Backend):
             shape = (committed, *shape[1:])
         return VarInfo(shape, dtype, dims, unlimited)
 
+    @reading
     def chunks(self, node: Path) -> tuple[int, ...] | None:
         return self._engine.chunks(self._var(node))
 
@@ -305,23 +320,60 @@ class NetCDFBackend(Backend):
             return None
         return self._commit_record(node[:-1]).get(node[-1])
 
+    @reading
     def read(self, node: Path, index: Index = ()) -> np.ndarray:
         self._write_pending()
         var = self._var(node)
+        self._require_plausible(node, var, index)
+        crc = self._crc(var)
+        if crc is not None:  # small and contiguous: read whole, check, then index
+            whole = self._read(node, var, ())
+            if checksum_of(whole) != crc:
+                raise StoreError(
+                    f"{'/'.join(node)} in {self.location} is damaged: its data no longer "
+                    "match their checksum"
+                )
+            return whole[index] if index else whole
+        return self._read(node, var, index)
+
+    def _read(self, node: Path, var: Any, index: Index) -> np.ndarray:
         if not index:
             committed = self._committed_length(node)
             if committed is not None and var.shape and committed < var.shape[0]:
                 index = (slice(0, committed),)
-        value = self._engine.read(var, index)
+        try:
+            value = self._engine.read(var, index)
+        except (RuntimeError, OSError) as exc:  # HDF5: a chunk failed its fletcher32 check
+            raise StoreError(f"cannot read {'/'.join(node)} in {self.location}: {exc}") from exc
         if var.dtype is str or np.dtype(var.dtype).kind == "O":
             if isinstance(value, str):
                 return string_array([value], ())
             return np.asarray(value, dtype=object)
         return np.asarray(value)
 
+    def _require_plausible(self, node: Path, var: Any, index: Index) -> None:
+        """No read decodes to more than deflate can make of the whole file."""
+        dtype = np.dtype(object) if var.dtype is str else np.dtype(var.dtype)
+        wanted = plausible.read_bytes(tuple(var.shape), dtype, index)
+        if wanted > plausible.FLOOR:
+            size = os.path.getsize(self._file)
+            most = plausible.DEFLATE_RATIO * size
+            plausible.require(self.location, node, wanted, most, f"the whole file has {size} bytes")
+
+    def _crc(self, var: Any) -> int | None:
+        """The checksum attribute of a contiguous variable (None: it has none)."""
+        try:
+            return int(np.asarray(self._engine.get_attr(var, CRC)).reshape(-1)[0])
+        except KeyError:
+            return None
+
     def write(self, node: Path, data: np.ndarray, index: Index = ()) -> None:
         self._write_pending()
-        self._assign(self._var(node), data, index)
+        var = self._var(node)
+        self._assign(var, data, index)
+        if self._crc(var) is not None:  # keep the checksum of a contiguous variable true
+            whole = data if not index else self._read(node, var, ())
+            self._engine.set_attr(var, CRC, np.int64(checksum_of(np.asarray(whole))))
 
     def write_records(self, node: Path, start: int, block: np.ndarray) -> None:
         self._write_pending()
@@ -360,3 +412,11 @@ class NetCDFBackend(Backend):
                 self._handle.close()
             self._handle = None
             self._groups.clear()
+
+
+def checksum_of(data: np.ndarray) -> int:
+    """crc32 of a variable's values (strings: their UTF-8, NUL-separated)."""
+    if data.dtype == STRING:
+        text = "\x00".join(str(item) for item in data.ravel().tolist())
+        return zlib.crc32(text.encode("utf-8", "surrogatepass"))
+    return zlib.crc32(np.ascontiguousarray(data, dtype=data.dtype.newbyteorder("=")).tobytes())

@@ -70,11 +70,16 @@ class _Engine:
         dims: tuple[str, ...],
         fill: Any,
         chunks: tuple[int, ...] | None,
-        compression: dict[str, Any],
+        filters: dict[str, Any],
     ) -> Any:
+        """A new variable; ``filters``: ``level`` (zlib compression), ``fletcher32``."""
         raise NotImplementedError
 
     def get_attrs(self, obj: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def get_attr(self, obj: Any, name: str) -> Any:
+        """One attribute (``KeyError`` if it is absent)."""
         raise NotImplementedError
 
     def attr_names(self, obj: Any) -> list[str]:
@@ -133,13 +138,15 @@ class _NetCDF4(_Engine):
     def create_dimension(self, group: Any, name: str, size: int | None) -> None:
         group.createDimension(name, size)
 
-    def create_variable(self, group, name, dtype, dims, fill, chunks, compression):
+    def create_variable(self, group, name, dtype, dims, fill, chunks, filters):
         kind = str if dtype == STRING else dtype
         kwargs: dict[str, Any] = {"fill_value": False if fill is None else fill}
         if chunks is not None:
             kwargs["chunksizes"] = chunks
-        if compression:
-            kwargs.update(compression="zlib", complevel=compression.get("level", 4))
+        if "level" in filters:
+            kwargs.update(compression="zlib", complevel=filters["level"])
+        if filters.get("fletcher32"):
+            kwargs["fletcher32"] = True
         var = group.createVariable(name, kind, dims, **kwargs)
         var.set_auto_maskandscale(False)
         var.set_always_mask(False)
@@ -175,6 +182,12 @@ class _NetCDF4(_Engine):
     def get_attrs(self, obj: Any) -> dict[str, Any]:
         return {k: _attr_value(obj.getncattr(k)) for k in obj.ncattrs()}
 
+    def get_attr(self, obj: Any, name: str) -> Any:
+        try:
+            return _attr_value(obj.getncattr(name))
+        except AttributeError:
+            raise KeyError(name) from None
+
     def attr_names(self, obj: Any) -> list[str]:
         return list(obj.ncattrs())
 
@@ -205,19 +218,24 @@ class _H5NetCDF(_Engine):
     def create_dimension(self, group: Any, name: str, size: int | None) -> None:
         group.dimensions[name] = size
 
-    def create_variable(self, group, name, dtype, dims, fill, chunks, compression):
+    def create_variable(self, group, name, dtype, dims, fill, chunks, filters):
         kind = h5py.string_dtype() if dtype == STRING else dtype
         kwargs: dict[str, Any] = {}
         if fill is not None:
             kwargs["fillvalue"] = fill
         if chunks is not None:
             kwargs["chunks"] = chunks
-        if compression:
-            kwargs.update(compression="gzip", compression_opts=compression.get("level", 4))
+        if "level" in filters:
+            kwargs.update(compression="gzip", compression_opts=filters["level"])
+        if filters.get("fletcher32"):
+            kwargs["fletcher32"] = True
         return group.create_variable(name, dims, kind, **kwargs)
 
     def get_attrs(self, obj: Any) -> dict[str, Any]:
         return {k: _attr_value(v) for k, v in obj.attrs.items()}
+
+    def get_attr(self, obj: Any, name: str) -> Any:
+        return _attr_value(obj.attrs[name])
 
     def attr_names(self, obj: Any) -> list[str]:
         return list(obj.attrs)

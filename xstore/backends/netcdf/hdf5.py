@@ -116,7 +116,9 @@ def short_series(location: str) -> list[str]:
         for child, dset in obj.items():
             growable = isinstance(dset, h5py.Dataset) and dset.shape and dset.maxshape[0] is None
             if growable and dset.attrs.get("CLASS") != b"DIMENSION_SCALE":
-                dim = tuple(dset.dims[0].keys())
+                # by the scales' HDF5 paths: their labels are alike for every netCDF
+                # dimension without a coordinate variable
+                dim = tuple(scale.name for scale in dset.dims[0].values())
                 lengths.setdefault(dim, {})[child] = dset.shape[0]
         for members in lengths.values():
             longest = max(members.values())

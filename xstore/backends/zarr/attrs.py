@@ -31,10 +31,11 @@ from xstore.model import STRING
 from xstore.names import INTERNAL_PREFIX
 
 UNLIMITED = f"{INTERNAL_PREFIX}unlimited"  # 1 on arrays whose first axis grows
+COMPLETE = f"{INTERNAL_PREFIX}complete"  # 1 on arrays with every chunk written
 NONFINITE = f"{INTERNAL_PREFIX}nonfinite"  # JSON list of attrs holding "NaN"/"Infinity"
 FILL = "_FillValue"
 STRING_FILL = f"{INTERNAL_PREFIX}fillvalue"  # a string array's `_FillValue`
-PRIVATE = (UNLIMITED, NONFINITE, STRING_FILL)  # bookkeeping attrs the core never sees
+PRIVATE = (UNLIMITED, COMPLETE, NONFINITE, STRING_FILL)  # bookkeeping attrs the core never sees
 _NONFINITE_TEXT = {math.inf: "Infinity", -math.inf: "-Infinity"}
 _TEXT_FLOAT = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 

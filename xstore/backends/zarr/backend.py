@@ -20,9 +20,8 @@ Decisions worth knowing:
   that the first axis of this one is meant to grow.
 * **Listings.**  xstore lists the real members, never the consolidated metadata
   (which only helps plain readers).
-* **Atomic metadata.**  zarr's ``LocalStore`` already writes every key to a
-  temporary file in the same directory and renames it into place, so a ``zarr.json``
-  is never torn, even by ``SIGKILL``; no subclass is needed.
+* **Atomic metadata.**  zarr's ``LocalStore`` writes every key to a temporary file
+  and renames it into place: a ``zarr.json`` is never torn, even by ``SIGKILL``.
 """
 
 from __future__ import annotations
@@ -35,22 +34,27 @@ from typing import Any
 import numpy as np
 import zarr
 from zarr.abc.store import Store
-from zarr.codecs import BloscCodec, GzipCodec, ZstdCodec
+from zarr.codecs import Crc32cCodec
 from zarr.core.sync import sync
 from zarr.storage import FsspecStore, LocalStore, StorePath
 
 from xstore.backends import files
-from xstore.backends.base import Backend, Index, VarInfo
+from xstore.backends.base import Backend, Index, VarInfo, reading
 from xstore.backends.slabs import write_slabs
 from xstore.backends.zarr import attrs as json_attrs
 from xstore.backends.zarr import commit, locations
+from xstore.backends.zarr.commit import agrees_with_record
+from xstore.backends.zarr.guard import ARRAY_CONFIG, ChunkGuard, require_plausible
 from xstore.backends.zarr.nodes import (
     Node,
     add_dims,
+    compressors,
+    configured,
     delete_node,
     dim_names,
     dtype_of,
     grows,
+    is_complete,
     metadata_doc,
     move_node,
     open_node,
@@ -65,18 +69,6 @@ from xstore.model import STRING, ArraySource, string_array
 from xstore.names import Path
 
 
-def _compressors(name: str | None, level: int | None) -> Any:
-    if name is None:
-        return None
-    if name == "zstd":
-        return ZstdCodec(level=3 if level is None else level)
-    if name in ("gzip", "zlib"):
-        return GzipCodec(level=5 if level is None else level)
-    if name == "blosc":
-        return BloscCodec(cname="zstd", clevel=5 if level is None else level)
-    raise ValueError(f"zarr compression must be None, 'zstd', 'gzip' or 'blosc', not {name!r}")
-
-
 class ZarrBackend(Backend):
     """A zarr format 3 store (directory, zip file or fsspec URL)."""
 
@@ -88,26 +80,31 @@ class ZarrBackend(Backend):
         mode: str,
         compression: str | None = None,
         compression_level: int | None = None,
+        checksum: bool = True,
     ) -> None:
         if mode not in ("r", "r+", "w", "w-"):
             raise ValueError(f"zarr backend mode must be 'r', 'r+', 'w' or 'w-', not {mode!r}")
         self.location = os.fspath(location)
         self.writable = mode != "r"
-        self._compressors = _compressors(compression, compression_level)
+        codecs = compressors(compression, compression_level)
+        # crc32c after compression: every chunk is checked when read (plain readers too)
+        self._compressors = [*codecs, Crc32cCodec()] if checksum else codecs
         self._staging: ZipStaging | None = None  # where a writable zip is staged
         self._nodes: dict[Path, Node] = {}
         self._members: dict[Path, dict[str, Node]] = {}  # listings, kept current
         self._dims: dict[Path, dict[str, tuple[int, bool]]] = {}  # name -> (size, grows)
         self._uncommitted: dict[Path, Any] = {}  # grown arrays whose zarr.json lags behind
         self._committed: dict[str, list[int]] = {}  # shapes in the last commit record
+        self._recorded: dict[str, Any] = {}  # the commit record's metadata, by key
         self._torn: list[str] = []  # arrays found behind the commit record (xstore check)
         self._dirty = mode in ("w", "w-")  # changed since the last consolidation
         self._touched = False  # consolidated metadata already removed since last flush
-        self._store: Store | None = self._open_store(mode)
+        self._store: ChunkGuard | None = ChunkGuard(self._open_store(mode))
         try:
             self._nodes[()] = self._open_root(mode)
             if mode in ("r", "r+"):
-                self._committed = sync(commit.committed_shapes(self._zarr))
+                self._recorded = sync(commit.consolidated_entries(self._zarr))
+                self._committed = commit.growable_shapes(self._recorded)
             if mode == "r+" and self._committed:
                 sync(commit.repair_shapes(self._zarr, self._committed))
         except BaseException:
@@ -115,7 +112,7 @@ class ZarrBackend(Backend):
             raise
 
     @property
-    def _zarr(self) -> Store:
+    def _zarr(self) -> ChunkGuard:
         if self._store is None:
             raise ValueError(f"the zarr store {self.location} is closed")
         return self._store
@@ -163,13 +160,19 @@ class ZarrBackend(Backend):
         if obj is None:
             parent = self._group(node[:-1])
             try:
-                obj = parent[zarr_name(node[-1])]
+                obj = configured(parent[zarr_name(node[-1])])
             except KeyError:  # no such node: the caller's KeyError
                 raise
             except Exception as exc:
                 raise self._corrupt(node, exc) from exc
+            self._known(obj)
             self._nodes[node] = obj
         return obj
+
+    def _known(self, obj: Node) -> None:
+        """Note an array whose every chunk must be stored (for the chunk guard)."""
+        if is_complete(obj):
+            self._zarr.complete.add(obj.store_path.path)
 
     def _group(self, group: Path) -> zarr.Group:
         obj = self._node(group)
@@ -204,14 +207,36 @@ class ZarrBackend(Backend):
                     continue
                 key = f"{prefix}/{name}" if prefix else name
                 listing[path[-1]] = self._nodes[path] = self._open_member(path, key, blob)
+            self._check_members(prefix, {zarr_name(name) for name in listing})
             self._members[group] = listing
         return listing
+
+    def _check_members(self, prefix: str, found: set[str]) -> None:
+        """Every child the commit record lists is there (a lost ``zarr.json`` would
+        otherwise make a key silently vanish)."""
+        if not self._recorded:
+            return
+        start = f"{prefix}/" if prefix else ""
+        recorded = {
+            key[len(start) :]
+            for key in self._recorded
+            if key.startswith(start) and "/" not in key[len(start) :]
+        }
+        lost = sorted(recorded - found)
+        if lost:
+            raise StoreError(
+                f"{self.location} is damaged: /{start}{lost[0]} is in the store's commit "
+                f"record but its metadata is gone ({len(lost)} node(s) missing)"
+            )
 
     def _open_member(self, path: Path, key: str, blob: bytes) -> Node:
         """A child from its ``zarr.json``, with the commit record's shape where a flush
         was cut short among its per-array writes."""
         try:
             doc = json.loads(blob)
+            recorded = self._recorded.get(key)
+            if recorded is not None and not agrees_with_record(doc, recorded):
+                raise ValueError("its zarr.json differs from the store's commit record")
             committed = self._committed.get(key)
             torn = committed is not None and committed[0] > doc.get("shape", [0])[0]
             if committed is not None and torn:  # the commit record wins: its data is there
@@ -220,6 +245,7 @@ class ZarrBackend(Backend):
             obj = open_node(StorePath(self._zarr, key), doc)
         except Exception as exc:
             raise self._corrupt(path, exc) from exc
+        self._known(obj)
         if torn and self.writable:
             assert isinstance(obj, zarr.Array)
             self._uncommitted[path] = obj._async_array
@@ -244,9 +270,11 @@ class ZarrBackend(Backend):
                 raise PermissionError(f"{self.location} is open read-only (mode 'r')")
             sync(commit.drop_consolidated(self._zarr))
             self._touched = True
+            self._recorded = {}  # members change now: the record describes the past
         self._dirty = True
 
     # -- structure -------------------------------------------------------------------
+    @reading
     def children(self, group: Path) -> list[tuple[str, bool]]:
         self._members.pop(group, None)  # always the real members, never a stale listing
         return [(n, isinstance(o, zarr.Group)) for n, o in self._listing(group).items()]
@@ -288,10 +316,12 @@ class ZarrBackend(Backend):
             for path in [p for p in cache if p[: len(node)] == node]:
                 del cache[path]
 
+    @reading
     def dims(self, group: Path) -> dict[str, int]:
         return {name: size for name, (size, _) in self._group_dims(group).items()}
 
     # -- attributes ------------------------------------------------------------------
+    @reading
     def attrs(self, node: Path) -> dict[str, Any]:
         obj = self._node(node)
         dtype = dtype_of(obj) if isinstance(obj, zarr.Array) else None
@@ -344,6 +374,7 @@ class ZarrBackend(Backend):
             fill = np.nan  # as xarray does; never used as a mask by zarr v3 readers
         if unlimited:
             raw[json_attrs.UNLIMITED] = 1
+        raw[json_attrs.COMPLETE] = 1  # every chunk is written (the guard relies on it)
         if chunks is None and not data.shape:
             chunks = ()
         arr = self._group(group).create_array(
@@ -355,7 +386,9 @@ class ZarrBackend(Backend):
             compressors=self._compressors,
             dimension_names=list(dims),
             attributes=raw,
+            config=ARRAY_CONFIG,
         )
+        self._known(arr)
         if 0 in data.shape:
             pass
         elif isinstance(data, np.ndarray):  # zarr writes chunk by chunk, with no copy
@@ -365,16 +398,25 @@ class ZarrBackend(Backend):
         self._added(node, arr)
         add_dims(existing, tuple(dims), data.shape, unlimited)
 
+    @reading
     def info(self, node: Path) -> VarInfo:
         arr = self._array(node)
         return VarInfo(tuple(arr.shape), dtype_of(arr), dim_names(arr, node), grows(arr))
 
+    @reading
     def chunks(self, node: Path) -> tuple[int, ...]:
         return tuple(self._array(node).chunks)
 
+    @reading
     def read(self, node: Path, index: Index = ()) -> np.ndarray:
         arr = self._array(node)
-        value = arr[index if index else ...]
+        require_plausible(self._zarr, arr, index, self.location, node)
+        guard = self._zarr
+        guard.reading = True  # a missing chunk is damage now (not while writing)
+        try:
+            value = arr[index if index else ...]
+        finally:
+            guard.reading = False
         if dtype_of(arr) == STRING:
             if isinstance(value, str):
                 return string_array([value], ())

@@ -62,16 +62,17 @@ async def commit(store: Store, root: dict[str, Any]) -> None:
     await store.set("zarr.json", _json_bytes(root))
 
 
-async def committed_shapes(store: Store) -> dict[str, list[int]]:
-    """Array shapes in the consolidated metadata of the root ``zarr.json`` (if any)."""
+async def consolidated_entries(store: Store) -> dict[str, Any]:
+    """The metadata of every node in the commit record (the consolidated metadata of
+    the root ``zarr.json``), by key; empty if there is none."""
     raw = await store.get("zarr.json", prototype=default_buffer_prototype())
     if raw is None:
         return {}
-    try:
-        entries = json.loads(raw.to_bytes()).get("consolidated_metadata") or {}
-    except ValueError:
-        return {}
-    return growable_shapes(entries.get("metadata") or {})
+    doc = json.loads(raw.to_bytes())  # damage here is the caller's StoreError
+    entries = (doc.get("consolidated_metadata") or {}).get("metadata") or {}
+    if not isinstance(entries, dict):
+        raise ValueError("the consolidated metadata is not a mapping")
+    return entries
 
 
 def growable_shapes(entries: Mapping[str, Any]) -> dict[str, list[int]]:
@@ -108,3 +109,17 @@ async def save_shapes(handles: list[Any]) -> None:
     await asyncio.gather(
         *(h.resize(h.metadata.shape, delete_outside_chunks=False) for h in handles)
     )
+
+
+def agrees_with_record(doc: dict[str, Any], recorded: dict[str, Any]) -> bool:
+    """A member's ``zarr.json`` agrees with its entry in the commit record (a growable
+    array's shape may trail the record: a flush cut short, see :mod:`~.commit`)."""
+    ours = {k: v for k, v in doc.items() if k not in ("consolidated_metadata", "shape")}
+    theirs = {k: v for k, v in recorded.items() if k not in ("consolidated_metadata", "shape")}
+    if ours != theirs:
+        return False
+    grows = bool((doc.get("attributes") or {}).get(UNLIMITED))
+    shape, committed = doc.get("shape"), recorded.get("shape")
+    if grows and isinstance(shape, list) and isinstance(committed, list) and shape:
+        return shape[1:] == committed[1:] and shape[0] <= committed[0]
+    return bool(shape == committed)

@@ -11,10 +11,12 @@ from typing import Any
 import numpy as np
 import zarr
 from zarr.abc.store import Store
+from zarr.codecs import BloscCodec, GzipCodec, ZstdCodec
 from zarr.core.buffer import Buffer, default_buffer_prototype
-from zarr.storage import LocalStore, StorePath
+from zarr.storage import LocalStore, StorePath, WrapperStore
 
-from xstore.backends.zarr.attrs import UNLIMITED
+from xstore.backends.zarr.attrs import COMPLETE, UNLIMITED
+from xstore.backends.zarr.guard import ARRAY_CONFIG
 from xstore.model import STRING
 from xstore.names import ESCAPE_PREFIX, Path, dimension_name
 
@@ -55,7 +57,7 @@ def open_node(path: StorePath, doc: dict[str, Any]) -> Node:
         return zarr.Group(zarr.AsyncGroup.from_dict(path, doc))
     if kind == "array":
         metadata: Any = doc  # validated by AsyncArray
-        return zarr.Array(zarr.AsyncArray(metadata=metadata, store_path=path))
+        return zarr.Array(zarr.AsyncArray(metadata=metadata, store_path=path, config=ARRAY_CONFIG))
     raise ValueError(f"unknown node_type {kind!r}")
 
 
@@ -68,8 +70,9 @@ async def delete_node(store: Store, path: str) -> None:
 async def move_node(store: Store, old: str, new: str) -> None:
     """Move a node's keys from ``old`` to ``new`` (a directory rename where the store is
     local; elsewhere copy, then delete), its ``zarr.json`` last in and first out."""
-    root = getattr(store, "root", None)
-    if isinstance(store, LocalStore) and root is not None:
+    local = store._store if isinstance(store, WrapperStore) else store
+    root = getattr(local, "root", None)
+    if isinstance(local, LocalStore) and root is not None:
         os.rename(os.path.join(root, old), os.path.join(root, new))
         return
     prototype = default_buffer_prototype()
@@ -112,7 +115,21 @@ def add_dims(
 def with_shape(arr: zarr.Array, shape: tuple[int, ...]) -> Any:
     """An ``AsyncArray`` on ``arr``'s data with another shape (nothing is written)."""
     metadata = arr.metadata.update_shape(shape)
-    return zarr.AsyncArray(metadata=metadata, store_path=arr.store_path)
+    return zarr.AsyncArray(metadata=metadata, store_path=arr.store_path, config=ARRAY_CONFIG)
+
+
+def configured(obj: Node) -> Node:
+    """``obj``, or for an array a handle that writes every chunk (:data:`ARRAY_CONFIG`)."""
+    if isinstance(obj, zarr.Array):
+        return zarr.Array(
+            zarr.AsyncArray(metadata=obj.metadata, store_path=obj.store_path, config=ARRAY_CONFIG)
+        )
+    return obj
+
+
+def is_complete(obj: Node) -> bool:
+    """An array xstore wrote whole (every chunk in its shape is stored)."""
+    return isinstance(obj, zarr.Array) and bool(obj.metadata.attributes.get(COMPLETE, 0))
 
 
 def metadata_doc(obj: Node) -> dict[str, Any]:
@@ -121,3 +138,16 @@ def metadata_doc(obj: Node) -> dict[str, Any]:
     doc: dict[str, Any] = json.loads(blob)
     doc.pop("consolidated_metadata", None)
     return doc
+
+
+def compressors(name: str | None, level: int | None) -> list[Any]:
+    """zarr codecs for an xstore compression name and level."""
+    if name is None:
+        return []
+    if name == "zstd":
+        return [ZstdCodec(level=3 if level is None else level)]
+    if name in ("gzip", "zlib"):
+        return [GzipCodec(level=5 if level is None else level)]
+    if name == "blosc":
+        return [BloscCodec(cname="zstd", clevel=5 if level is None else level)]
+    raise ValueError(f"zarr compression must be None, 'zstd', 'gzip' or 'blosc', not {name!r}")

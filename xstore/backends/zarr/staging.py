@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import zipfile
 
 from zarr.abc.store import Store
 from zarr.core.buffer import default_buffer_prototype
@@ -34,8 +35,44 @@ async def copy_store(source: Store, target: Store) -> None:
             await target.set(key, value)
 
 
+#: only Windows reads ``c:/x`` as a drive path; elsewhere it is a folder ``c:`` (a key
+#: like ``"0:"`` of a zarr zip written by xstore makes such members)
+_WINDOWS = os.name == "nt"
+
+
+def unsafe_member(name: str) -> bool:
+    """A zip member name that would land outside a folder it is extracted into: an
+    absolute or drive path, a ``..`` component, a backslash or an empty component."""
+    parts = name.split("/")
+    return (
+        not name
+        or name.startswith("/")
+        or "\\" in name
+        or "\0" in name
+        or (_WINDOWS and len(name) > 1 and name[1] == ":")  # a drive, where there are drives
+        or any(part in ("", ".", "..") for part in parts[:-1])
+        or parts[-1] in (".", "..")
+    )
+
+
+def check_members(path: str) -> None:
+    """``StoreError`` unless every member of the zip at ``path`` names a path inside it."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = [name for name in archive.namelist() if unsafe_member(name)]
+    except (OSError, zipfile.BadZipFile, ValueError, EOFError) as exc:
+        raise StoreError(f"cannot open {path} as a zarr zip file: {exc}") from exc
+    if bad:
+        shown = ", ".join(repr(name) for name in bad[:5])
+        raise StoreError(
+            f"{path} names files outside itself ({shown}): refusing to open a crafted zip"
+        )
+
+
 def open_zip_reader(path: str) -> Store:
-    """A zip store read in place (``StoreError`` if it is not a readable zip)."""
+    """A zip store read in place, its member names checked first (``StoreError`` if
+    it is not a readable zip or names a path outside itself)."""
+    check_members(path)
     try:
         return sync(ZipStore.open(path, mode="r", read_only=True))
     except Exception as exc:
