@@ -225,6 +225,12 @@ def main() -> None:
                 p + ".nc", r, n, engine="h5netcdf"
             ),
             "xstore zarr": lambda p, r=record, n=n: run_xstore(p + ".zarr", r, n),
+            "xstore netcdf, checksum=False": lambda p, r=record, n=n: run_xstore(
+                p + ".nc", r, n, checksum=False
+            ),
+            "xstore zarr, checksum=False": lambda p, r=record, n=n: run_xstore(
+                p + ".zarr", r, n, checksum=False
+            ),
             "xstore StorageInterface": lambda p, r=record, n=n: run_interface(p + ".nc", r, n),
             "openmmtools.storage": lambda p, k=kind, n=slow_n: run_openmmtools(
                 omm, p + ".nc", k, n if k == "small" else min(n, 200)

@@ -115,6 +115,16 @@ def main() -> None:
         lambda: xstore.save(data, path("x.zarr"), mode="zarr"),
         lambda: xstore.load(path("x.zarr")),
     )
+    measure(
+        "xstore netcdf, checksum=False",
+        lambda: xstore.save(data, path("nc.nc"), checksum=False),
+        lambda: xstore.load(path("nc.nc")),
+    )
+    measure(
+        "xstore zarr, checksum=False",
+        lambda: xstore.save(data, path("nc.zarr"), mode="zarr", checksum=False),
+        lambda: xstore.load(path("nc.zarr")),
+    )
 
     base = runs["raw h5py"]
     peer = runs.get("h5io")

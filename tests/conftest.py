@@ -27,6 +27,13 @@ import xarray as xr
 import xstore
 from xstore.backends.base import Backend
 
+#: every Python process the tests start imports the xstore under test, never another
+#: installed copy (children that only add tests/ to their path would find that one)
+ROOT = str(Path(__file__).resolve().parent.parent)
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [ROOT, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+)
+
 
 @dataclass(frozen=True)
 class Format:

@@ -142,6 +142,7 @@ class Expected:
     appended: int = 0
     ever_flushed: bool = False
     in_flush: bool = False  # killed inside a flush (or inside the close's flush)
+    in_write: bool = False  # killed inside a set, delete or append (or a flush)
 
 
 _ABSENT = object()
@@ -154,6 +155,7 @@ def expected_from_log(log_path: str) -> Expected:
     appended = 0
     for line in _log_lines(log_path):
         word, *rest = line.split()
+        out.in_write = word in ("set", "del", "append", "flush", "open")
         if word == "set":
             key, version = rest[0], int(rest[1])
             top, _, entry = key.partition("/")

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+
+import xstore
 
 PACKAGE = Path(__file__).resolve().parent.parent / "xstore"
 
@@ -138,3 +142,16 @@ def test_faces_and_tools_never_compare_backend_names() -> None:
         if pattern.search(line)
     ]
     assert hits == []
+
+
+def test_child_processes_import_the_xstore_under_test(tmp_path: Path) -> None:
+    """Subprocess-based tests (crashes, damage, the CLI) judge this checkout's code,
+    even where another copy of xstore is installed."""
+    out = subprocess.run(
+        [sys.executable, "-c", "import xstore; print(xstore.__file__)"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert Path(out.stdout.strip()).resolve() == Path(xstore.__file__).resolve()

@@ -100,6 +100,8 @@ def test_convert_keeps_series_appendable_and_compacts(tmp_path: Path) -> None:
     compact = tmp_path / "compact.nc"
     assert run("convert", str(path), str(compact)).returncode == 0
     assert compact.stat().st_size < min(8e6, before + 1)  # ...a copy does not
+    with h5py.File(compact, "r") as copied:  # a lockstep set keeps one records-per-chunk
+        assert copied["traj/e"].chunks[0] == copied["traj/p"].chunks[0]
     with xstore.open(compact, "a") as store:
         store.append("traj/e", 7.0, record_dim="frame")
         store.append("traj/p", np.full(3, 7), record_dim="frame")

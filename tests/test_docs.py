@@ -16,9 +16,11 @@ import re
 import shlex
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
+from s3server import dead_endpoint_env
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -64,7 +66,9 @@ def shell_commands(code: str) -> list[list[str]]:
 
 
 def script(page: Path) -> str:
-    """One Python script that runs every runnable block of ``page`` in order."""
+    """One Python script that runs every runnable block of ``page`` in order, under
+    ``if __name__ == "__main__":`` (as a script using ``dask.distributed`` must be: its
+    worker processes import the main module again; an ``if`` makes no new scope)."""
     parts = ["import subprocess, sys", ""]
     for lang, code in blocks(page):
         if lang == "python":
@@ -72,11 +76,19 @@ def script(page: Path) -> str:
             continue
         for args in shell_commands(code):
             parts.append(f"subprocess.run([sys.executable, '-m', 'xstore', *{args!r}], check=True)")
-    return "\n".join(parts)
+    body = textwrap.indent("\n".join(parts), "    ")
+    return f'if __name__ == "__main__":\n{body}\n'
+
 
 
 RUNNABLE = [page for page in PAGES if blocks(page)]
-ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+#: pages that use object storage start their own server on loopback; anything that
+#: ignored its endpoint would meet a dead port here, never a real cloud
+ENV = {
+    **os.environ,
+    **dead_endpoint_env(),
+    "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+}
 
 
 @pytest.mark.parametrize("page", RUNNABLE, ids=[p.name for p in RUNNABLE])

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
-from conftest import Case
+from conftest import Case, require_module
 from format1_data import FRAMES, frames, values
 from helpers import assert_identical
 
@@ -144,6 +144,11 @@ def test_format1_stores_still_read(name: str, tmp_path: Path) -> None:
         ds = store["traj"].to_dataset()
         assert ds["energy"].dims[0] == ds["positions"].dims[0] == "frame"
         assert_identical(values()["ds"], store["ds"])
+        view = store.to_datatree()["ds"].to_dataset()  # format 1: CF-decoded by xarray
+        assert view["time"].dtype.kind == "M" and view["t"].values.tolist() == [1.5, 2.5, 3.5]
+        require_module("dask", "dask")
+        chunked = store.to_datatree(chunks={})["ds"].to_dataset().compute()
+        xr.testing.assert_identical(view, chunked)
 
 
 @pytest.mark.parametrize("name", FORMAT1)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import xarray as xr
-from conftest import Case
+from conftest import Case, require_module
 
 import xstore
 
@@ -83,6 +83,12 @@ def test_a_series_named_like_its_record_dim_is_its_coordinate(case: Case) -> Non
         assert ds.sel(time=2.0)["energy"].item() == -4.0
         with pytest.raises(ValueError, match="coordinate"):
             store.append("frame", np.zeros(3), record_dim="frame")
+    with case.open(path, "r") as store:
+        require_module("dask", "dask")
+        # a chunked view reads the index coordinate at once (it once waited forever for
+        # dask threads that needed the store's lock to read it)
+        chunked = store.to_dataset(chunks={})
+        assert chunked.sel(time=2.0)["energy"].compute().item() == -4.0
     tree = case.open_plain(path)
     try:
         assert "time" in tree.dataset.indexes

@@ -18,6 +18,7 @@ from xstore.faces.attributes import Attributes
 from xstore.faces.interface.drivers import NetCDFIODriver, ZarrIODriver
 from xstore.faces.interface.nodes import StorageInterface
 from xstore.faces.store import Group, Store
+from xstore.faces.together import open_datatree
 
 __version__ = "0.1.0"
 
@@ -40,6 +41,7 @@ __all__ = [
     "__version__",
     "load",
     "open",
+    "open_datatree",
     "register_codec",
     "save",
 ]

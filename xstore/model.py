@@ -13,6 +13,7 @@ scalars and 1-D numeric arrays (see :mod:`xstore.codecs.attrs`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -97,3 +98,26 @@ def tag_of(node: Node) -> str | None:
     """The type tag a node carries (None: an untagged array or group)."""
     tag = node.attrs.get(TYPE)
     return None if tag is None else str(tag)
+
+
+class Shaped:
+    """``ndim``, ``size`` and ``len()`` of an array-like from its ``shape``."""
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        raise NotImplementedError
+
+    @property
+    def ndim(self) -> int:
+        """The number of axes."""
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        """The number of elements."""
+        return math.prod(self.shape)
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of a 0-d array")
+        return self.shape[0]

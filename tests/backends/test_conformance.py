@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from xstore.backends import registry
+from xstore.backends.address import Address
 from xstore.backends.base import Backend, BackendSpec
 from xstore.core.chunks import record_chunks
 from xstore.model import STORABLE_DTYPES, string_array
@@ -46,7 +47,7 @@ def open_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ope
     opened: list[Backend] = []
 
     def make(mode: str) -> Backend:
-        backend = spec.open(location, mode, **options)
+        backend = spec.open(Address(location), mode, **options)
         opened.append(backend)
         return backend
 
@@ -80,6 +81,17 @@ def test_groups_nest(open_backend: Opener) -> None:
     assert sorted(backend.children(())) == [("g", True)]
     assert sorted(backend.children(("g",))) == [("h", True), ("v", False)]
     assert backend.children(("g", "h")) == []
+
+
+def test_a_group_is_created_with_its_attributes(open_backend: Opener) -> None:
+    backend = open_backend("w")
+    backend.create_group(("g",), {"_xs_seq": np.array([0, 1]), "units": "nm"})
+    backend.create_group(("e",))
+    assert backend.attrs(("g",))["units"] == "nm"
+    backend = _reopened(open_backend, backend)
+    assert backend.attrs(("g",))["units"] == "nm"
+    assert list(backend.attrs(("g",))["_xs_seq"]) == [0, 1]
+    assert backend.attrs(("e",)) == {}
 
 
 @pytest.mark.parametrize("dtype", sorted(STORABLE_DTYPES, key=str), ids=str)

@@ -100,3 +100,36 @@ def test_deleting_keeps_the_file_valid_for_netcdf_c(tmp_path: Path, engine: str)
         assert set(tree.data_vars) == {"b", "s2", "a"}
     with xstore.open(path, "r") as store:
         assert list(store) == ["b", "s2", "a"] and store["a"] == "new"
+
+
+@pytest.mark.parametrize("engine", ["netcdf4", "h5netcdf"])
+def test_data_carry_checksums_unless_turned_off(tmp_path: Path, engine: str) -> None:
+    """Chunked variables use HDF5's fletcher32 (plain readers check it too); a small
+    contiguous variable carries its crc32 in ``_xs_crc``; ``checksum=False`` writes
+    neither."""
+    data = {"big": np.arange(4096, dtype=np.float64), "small": np.arange(3)}
+    on, off = tmp_path / "on.nc", tmp_path / "off.nc"
+    xstore.save(data, on, engine=engine)
+    xstore.save(data, off, engine=engine, checksum=False)
+    with xstore.open(on, "a", engine=engine) as store:
+        store.append("series", np.zeros(3))
+    with h5py.File(on, "r") as f:
+        assert f["big"].fletcher32 and f["series"].fletcher32
+        assert f["small"].chunks is None and "_xs_crc" in f["small"].attrs
+    with h5py.File(off, "r") as f:
+        assert not f["big"].fletcher32 and "_xs_crc" not in f["small"].attrs
+    for path in (on, off):
+        loaded = xstore.load(path)
+        np.testing.assert_array_equal(loaded["big"], data["big"])
+
+
+def test_a_flipped_bit_in_a_small_variable_is_an_error_not_a_value(tmp_path: Path) -> None:
+    path = tmp_path / "s.nc"
+    xstore.save({"small": np.arange(3, dtype=np.int64)}, path)
+    with h5py.File(path, "r") as f:
+        offset = f["small"].id.get_offset()
+    raw = bytearray(path.read_bytes())
+    raw[offset] ^= 0x01
+    path.write_bytes(bytes(raw))
+    with pytest.raises(xstore.StoreError, match="small"):
+        xstore.load(path)

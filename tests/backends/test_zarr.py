@@ -712,3 +712,14 @@ def test_a_torn_commit_is_read_and_repaired_at_the_committed_lengths(tmp_path) -
         store.append("t/y", np.full(3, 15), record_dim="frame")
     with xstore.open(path, "r") as store:
         np.testing.assert_array_equal(store["t/x"], np.arange(16.0))
+
+
+def test_a_new_group_never_lands_without_its_attributes(tmp_path: Path) -> None:
+    """Its generation is among them: a writer killed right after creating a group must
+    not leave a group that readers take for committed (one zarr.json, written once)."""
+    path = tmp_path / "g.zarr"
+    backend = ZarrBackend(str(path), "w")
+    backend.create_group(("g",), {"_xs_seq": np.array([0, 1])})
+    doc = json.loads((path / "g" / "zarr.json").read_bytes())  # before any flush
+    assert "_xs_seq" in doc["attributes"]
+    backend.close()

@@ -17,11 +17,13 @@ import functools
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
+from xstore.backends.address import Address
 from xstore.errors import StoreError
 from xstore.model import ArraySource
 from xstore.names import Path
@@ -88,7 +90,9 @@ class Backend(ABC):
         """``(stored name, is_group)`` for every child, in the backend's own order."""
 
     @abstractmethod
-    def create_group(self, group: Path) -> None: ...
+    def create_group(self, group: Path, attrs: Mapping[str, Any] | None = None) -> None:
+        """A new group holding ``attrs``, created with them in one step where the
+        backend can (a reader never sees the group without its attributes)."""
 
     @abstractmethod
     def delete(self, node: Path) -> None:
@@ -168,6 +172,11 @@ class Backend(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
+    def discard(self) -> None:
+        """Release the store without writing anything more (after a flush failed, so
+        that closing does not try again); backends that cannot tell close."""
+        self.close()
+
     def problems(self) -> list[str]:
         """Damage found and worked around while reading (``xstore check`` lists it)."""
         return []
@@ -180,22 +189,29 @@ Opener = Callable[..., Backend]
 class BackendSpec:
     """How a backend is found and opened: what :mod:`xstore.backends.registry` holds.
 
-    ``open(location, mode, **options)`` opens or creates a store (``mode`` is one of
-    ``r``, ``r+``, ``w``, ``w-``); ``exists(location)`` says whether something is
-    stored there; ``sniff(path)`` whether an existing local path holds this format;
+    ``open(address, mode, **options)`` opens or creates a store (``mode`` is one of
+    ``r``, ``r+``, ``w``, ``w-``; ``address`` an :class:`~xstore.backends.address.Address`:
+    a path, or a URL with fsspec storage options, or a zarr store object);
+    ``exists(address)`` says whether something is stored there (through the same
+    options); ``sniff(path)`` whether an existing local path holds this format;
     ``problems(location)`` lists damage visible only below the backend's API (for
     ``xstore check``).  ``save_modes`` are the ``xstore.save`` modes it writes.
     """
 
     name: str
     open: Opener
-    exists: Callable[[str], bool]
+    exists: Callable[[Address], bool]
     suffixes: tuple[str, ...] = ()
     sniff: Callable[[str], bool] = lambda path: False
     problems: Callable[[str], list[str]] = lambda location: []
     save_modes: tuple[str, ...] = ()
     engines: tuple[str, ...] = ()  # values of ``engine=`` it accepts (empty: none)
-    urls: bool = False  # handles fsspec URLs such as ``s3://``
+    #: handles fsspec URLs such as ``s3://`` (with ``storage_options``) and zarr store objects
+    urls: bool = False
+    #: ``stage(address)``: a context manager giving the address to write a new store at,
+    #: which replaces the remote store at ``address`` only if the block succeeds (``save``
+    #: to a URL); local paths are replaced by :func:`xstore.backends.files.beside`
+    stage: Callable[[Address], AbstractContextManager[Address]] | None = None
     directories: bool = False  # a store may be a directory (replaced as a whole)
     locking: bool = True  # writers take the store's writer lock (not for in-process stores)
     #: held around every call into a library that is not thread-safe even across files

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from xstore.backends.address import Address
 from xstore.backends.base import Backend, BackendSpec, Index, VarInfo
 from xstore.model import ArraySource
 from xstore.names import Path
@@ -65,8 +66,10 @@ class MemoryBackend(Backend):
     def children(self, group: Path) -> list[tuple[str, bool]]:
         return [(n, isinstance(c, MemoryGroup)) for n, c in self._group(group).children.items()]
 
-    def create_group(self, group: Path) -> None:
+    def create_group(self, group: Path, attrs: Mapping[str, Any] | None = None) -> None:
         self._group(group[:-1]).children[group[-1]] = MemoryGroup()
+        if attrs:
+            self.set_attrs(group, attrs)
 
     def delete(self, node: Path) -> None:
         parent = self._group(node[:-1])
@@ -144,10 +147,10 @@ class MemoryBackend(Backend):
         pass
 
 
-def _open(location: str, mode: str, **options: Any) -> MemoryBackend:
+def _open(address: Address, mode: str, **options: Any) -> MemoryBackend:
     if options:
         raise TypeError(f"the memory backend takes no options, got {sorted(options)}")
-    return MemoryBackend(writable=mode != "r", location=location or "<memory>")
+    return MemoryBackend(writable=mode != "r", location=address.location or "<memory>")
 
 
-SPEC = BackendSpec(name="memory", open=_open, exists=lambda location: False, locking=False)
+SPEC = BackendSpec(name="memory", open=_open, exists=lambda address: False, locking=False)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 
 from xstore.backends import memory, netcdf, zarr
+from xstore.backends.address import Address
 from xstore.backends.base import BackendSpec
-from xstore.backends.files import is_url
 from xstore.errors import StoreError
 
 _SPECS: dict[str, BackendSpec] = {}
@@ -43,13 +43,15 @@ def sniff(location: str) -> BackendSpec | None:
     return next((spec for spec in _SPECS.values() if spec.sniff(location)), None)
 
 
-def infer(location: str) -> BackendSpec:
-    """The backend for a store path: by suffix, URL, then contents."""
+def infer(address: Address) -> BackendSpec:
+    """The backend for a store address: by suffix, URL or store object, then contents."""
+    location = address.location
     lowered = location.lower().rstrip("/")
-    for spec in _SPECS.values():
-        if spec.suffixes and lowered.endswith(spec.suffixes):
-            return spec
-    if is_url(location):
+    if address.store is None:
+        for spec in _SPECS.values():
+            if spec.suffixes and lowered.endswith(spec.suffixes):
+                return spec
+    if address.remote:
         for spec in _SPECS.values():
             if spec.urls:
                 return spec

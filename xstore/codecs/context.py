@@ -11,7 +11,7 @@ handed in explicitly: nothing is wired by import side effects.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -87,20 +87,17 @@ class _KeyPath:
         self._parts = [root]
         self.failed_at: str | None = None  # the deepest key path an error passed through
 
-    @contextmanager
-    def at(self, key: object) -> Iterator[None]:
-        self._parts.append(f"[{key!r}]")
-        try:
-            yield
-        except BaseException:
-            self.failed_at = self.failed_at or self.path
-            raise
-        finally:
-            self._parts.pop()
+    def at(self, key: object) -> AbstractContextManager[None]:
+        """Inside the item ``key`` of the current value."""
+        return self._inside(f"[{key!r}]")
+
+    def attr(self, name: str) -> AbstractContextManager[None]:
+        """Inside the attribute ``name`` of the current value."""
+        return self._inside(f".attrs[{name!r}]")
 
     @contextmanager
-    def attr(self, name: str) -> Iterator[None]:
-        self._parts.append(f".attrs[{name!r}]")
+    def _inside(self, part: str) -> Iterator[None]:
+        self._parts.append(part)
         try:
             yield
         except BaseException:

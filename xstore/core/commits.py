@@ -221,6 +221,27 @@ class Committing:
             self._records.moved(old, new)
         self._moved[old] = new
 
+    def rechunkable(self, node: Path) -> bool:
+        """An empty growable variable written since the last commit (see below)?"""
+        info = self._backend.info(node)
+        return info.unlimited and info.shape[0] == 0 and self._changes.uncommitted(node)
+
+    def rechunk_empty(self, node: Path, chunks: tuple[int, ...]) -> bool:
+        """Give an empty growable variable written since the last commit the chunk
+        shape ``chunks`` (it is made again: chunks cannot change in place).  False,
+        and nothing changes, if it holds records or was committed."""
+        if not self.rechunkable(node):
+            return False
+        info = self._backend.info(node)
+        if self._backend.chunks(node) == chunks:
+            return True
+        attrs = self._backend.attrs(node)
+        self._backend.delete(node)
+        empty = np.zeros(info.shape, dtype=info.dtype)
+        self._backend.create_variable(node, empty, info.dims, attrs, unlimited=True, chunks=chunks)
+        self._attrs.pop(node, None)
+        return True
+
     def current(self, path: Path) -> Path:
         """``path`` as it is now (a commit may have renamed a staged node it is in)."""
         for old, new in self._moved.items():

@@ -276,8 +276,7 @@ class Core(Keys, Committing, Reading):
             self._dims.changed(group)
             self._attrs[path] = attrs
             return
-        self._backend.create_group(path)
-        self._backend.set_attrs(path, attrs)
+        self._backend.create_group(path, attrs)  # never seen without its generation
         self._attrs[path] = attrs
         idx: dict[str, Entry] = {}
         for position, (name, child) in enumerate(plan.children):
@@ -337,15 +336,23 @@ class Core(Keys, Committing, Reading):
         self._commit()
 
     def close(self) -> None:
+        """Flush and close.  A failed flush is raised once: the backend is then released
+        without trying again (closing a second time does nothing)."""
         if self.closed:
             return
         self.closed = True
         try:
             if self._backend.writable:
                 self.flush()
-        finally:
+        except BaseException:
             try:
                 if self._records is not None:
                     self._records.close()
             finally:
-                self._backend.close()
+                self._backend.discard()
+            raise
+        try:
+            if self._records is not None:
+                self._records.close()
+        finally:
+            self._backend.close()

@@ -10,7 +10,6 @@ decodes.
 
 from __future__ import annotations
 
-import math
 import operator
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -18,6 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from xstore.backends.base import Index, VarInfo
+from xstore.model import Shaped
 from xstore.names import Path
 
 BASIC_ONLY = "only basic indexing (integers, slices and ...) reads part of a stored array"
@@ -102,7 +102,7 @@ class Reader(Protocol):
     def read_slice(self, node: Path, index: Index) -> np.ndarray: ...
 
 
-class StoredArray:
+class StoredArray(Shaped):
     """A variable of an open store, read part by part in its stored form.
 
     ``on_read(nbytes)`` is called after every read (progress bars count bytes by it).
@@ -122,19 +122,6 @@ class StoredArray:
     def shape(self) -> tuple[int, ...]:
         """The current shape (records still buffered in this process included)."""
         return self._reader.shape(self._node)
-
-    @property
-    def ndim(self) -> int:
-        return len(self.shape)
-
-    @property
-    def size(self) -> int:
-        return math.prod(self.shape)
-
-    def __len__(self) -> int:
-        if not self.shape:
-            raise TypeError("len() of a 0-d array")
-        return self.shape[0]
 
     def __getitem__(self, index: Any) -> np.ndarray:
         read, then = plain_index(index, self.shape)

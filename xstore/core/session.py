@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
+from xstore.backends.address import Address
 from xstore.backends.base import Backend
 from xstore.backends.locks import WriterLock
 from xstore.codecs.classes import trust_names
@@ -36,8 +37,9 @@ class Session:
     ``writer_lock`` (held by writers) is released when the session closes.  Faces
     hold :attr:`mutex` for every call, so threads sharing one store take turns;
     ``mutex`` is the backend's library lock where its library is not thread-safe
-    across files.  ``outer``: the encoding this session's values are part of (the
-    scratch group of a Storable), which reports what was pickled.
+    across files.  ``address`` is how the store was reached (a URL's storage
+    options, a store object).  ``outer``: the encoding this session's values are
+    part of (the scratch group of a Storable), which reports what was pickled.
     """
 
     def __init__(
@@ -54,6 +56,7 @@ class Session:
         series: SeriesOptions | None = None,
         writer_lock: WriterLock | None = None,
         mutex: threading.RLock | None = None,
+        address: Address | None = None,
         outer: EncodeContext | None = None,
     ) -> None:
         if version_policy not in VERSION_POLICIES:
@@ -70,6 +73,8 @@ class Session:
         self.version_policy = version_policy
         self._outer = outer
         self.location = backend.location
+        #: how the store was reached (readers in other processes open it again by it)
+        self.address = address or Address(backend.location)
         self._series_options = series or SeriesOptions()
         self._writer: SeriesWriter | None = None
         self._writer_lock = writer_lock

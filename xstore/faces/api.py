@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from xstore.backends import files, locks, registry
+from xstore.backends.address import Address, address_of, read_only_object
 from xstore.backends.base import BackendSpec
 from xstore.codecs.builtin import decode_mapping
 from xstore.codecs.classes import trust_names
@@ -23,13 +24,9 @@ from xstore.model import FORMAT_VERSION
 OPEN_MODES = ("r", "r+", "a", "w", "w-")
 SERIES_OPTIONS = ("buffer_bytes", "buffer_records", "flush_interval", "chunk_bytes")
 
-PathLike = str | os.PathLike[str]
-
-
-def _location(path: PathLike) -> str:
-    if isinstance(path, str | os.PathLike):
-        return os.fspath(path)
-    raise TypeError(f"path must be a str or os.PathLike, not {type(path).__name__}")
+#: a path, a URL, or a zarr store object (``zarr.storage.FsspecStore``, ``ObjectStore``, ...)
+PathLike = str | os.PathLike[str] | Any
+StorageOptions = Mapping[str, Any] | None
 
 
 def save_modes() -> tuple[str, ...]:
@@ -38,7 +35,7 @@ def save_modes() -> tuple[str, ...]:
 
 
 def open_session(
-    location: str,
+    location: str | Address,
     mode: str = "a",
     *,
     backend: str | None = None,
@@ -50,7 +47,9 @@ def open_session(
     **options: Any,
 ) -> Session:
     """The :class:`~xstore.core.session.Session` that :func:`open` wraps (for faces
-    and tools that work below ``Store``)."""
+    and tools that work below ``Store``); ``location`` a path or an
+    :class:`~xstore.backends.address.Address` (a URL with storage options, a store
+    object)."""
     if mode not in OPEN_MODES:
         raise ValueError(f"mode must be one of {OPEN_MODES}, not {mode!r}")
     trust = trust_names(trust)
@@ -58,7 +57,13 @@ def open_session(
         raise ValueError(
             f"version_policy must be one of {VERSION_POLICIES}, not {version_policy!r}"
         )
-    spec = registry.get(backend) if backend is not None else registry.infer(location)
+    address = location if isinstance(location, Address) else Address(location)
+    spec = registry.get(backend) if backend is not None else registry.infer(address)
+    if address.remote and not spec.urls:
+        raise ValueError(
+            f"the {spec.name} backend stores local files only, not {address} "
+            "(URLs and zarr store objects need backend='zarr')"
+        )
     if engine is not None:
         if engine not in spec.engines:
             raise ValueError(
@@ -68,12 +73,13 @@ def open_session(
         options["engine"] = engine
     series = SeriesOptions(**{k: options.pop(k) for k in SERIES_OPTIONS if k in options})
     lease_seconds = options.pop("lease_seconds", locks.DEFAULT_LEASE_SECONDS)
-    if mode != "r":
+    location = address.location
+    if mode != "r" and not address.remote:
         files.require_folder(location)  # a store is created in a folder, never with it
     # the writer lock comes first: nothing at the path changes unless we hold it
-    lock = locks.acquire(location, lease_seconds=lease_seconds) if _locks(spec, mode) else None
+    lock = locks.acquire(address, lease_seconds=lease_seconds) if _locks(spec, mode) else None
     try:
-        present = spec.exists(location)
+        present = spec.exists(address)
         if mode in ("r", "r+") and not present:
             raise FileNotFoundError(errno.ENOENT, "no such store", location)
         if mode == "w-" and present:
@@ -81,7 +87,7 @@ def open_session(
         backend_mode = "w" if mode == "a" and not present else ("r+" if mode == "a" else mode)
         mutex = spec.library_lock or threading.RLock()
         with mutex:
-            opened = spec.open(location, backend_mode, **options)
+            opened = spec.open(address, backend_mode, **options)
         try:
             session = Session(
                 opened,
@@ -95,6 +101,7 @@ def open_session(
                 series=series,
                 writer_lock=lock,
                 mutex=mutex,
+                address=address,
             )
             _check_format(session.layout.format_version(), location)
         except BaseException:
@@ -122,15 +129,17 @@ def open(
     trust: str | Iterable[str] = (),
     pickle: bool = True,
     version_policy: str = "warn",
+    storage_options: StorageOptions = None,
     **options: Any,
 ) -> Store:
     """Open a store as a dict-like :class:`~xstore.Store` (use it in a ``with`` block).
 
     Parameters
     ----------
-    path : str or os.PathLike
+    path : str, os.PathLike or zarr store
         A netCDF-4/HDF5 file (``.nc``, ``.h5``, ...), a zarr directory (``.zarr``),
-        zip (``.zip``) or fsspec URL (``s3://...``).
+        zip (``.zip``) or fsspec URL (``s3://...``), or a zarr store object
+        (``zarr.storage.FsspecStore``, ``ObjectStore``, ``LocalStore``, ...).
     mode : {"a", "r", "r+", "w", "w-"}
         ``"r"`` read-only, ``"r+"`` read/write (must exist), ``"a"`` read/write,
         created if missing (the default), ``"w"`` create or truncate, ``"w-"``
@@ -153,13 +162,18 @@ def open(
         When a restored Storable or dataclass was stored at another version of its
         class: warn (:class:`~xstore.VersionWarning`) and restore, raise
         :class:`~xstore.VersionMismatchError`, or restore silently.
+    storage_options : dict, optional
+        fsspec's options for a URL (an ``endpoint_url``, credentials, ...), used for
+        every access: the existence check, the writer lease, every read and write.
     **options
-        For appended series: ``buffer_bytes`` (records buffered per store, default
+        ``lease_seconds`` (URL stores: how long the writer lease lasts unrenewed,
+        default 60).  For appended series: ``buffer_bytes`` (records buffered per store, default
         16 MiB), ``buffer_records`` (per series, default 4096), ``flush_interval``
         (seconds after which an append flushes, default 10; None: never),
         ``chunk_bytes`` (chunk size along the record axis, default 1 MiB).  For the
         backend: ``compression`` (netCDF: ``"zlib"``; zarr: ``"zstd"``, ``"gzip"``,
-        ``"blosc"``) and ``compression_level``.
+        ``"blosc"``), ``compression_level`` and ``checksum`` (default True: data
+        written carry checksums, HDF5 ``fletcher32`` / zarr ``crc32c``; False: none).
 
     Returns
     -------
@@ -183,10 +197,12 @@ def open(
     ...     store["params"] = {"T": 300.0}
     ...     store.append("energy", -1.5)
     """
-    location = _location(path)
+    address = address_of(path, storage_options)
+    if mode != "r" and read_only_object(path):
+        raise PermissionError(f"{address} is a read-only store object; open it with mode 'r'")
     return Store(
         open_session(
-            location,
+            address,
             mode,
             backend=backend,
             engine=engine,
@@ -213,20 +229,25 @@ def save(
     mode: str = "hdf5",
     *,
     pickle: bool = True,
+    storage_options: StorageOptions = None,
     **options: Any,
 ) -> None:
     """Write ``data`` to ``path`` in one go, replacing what was there atomically.
 
     The file is written beside the target and renamed over it: on any error the
-    target is left exactly as it was.  Values without a native encoding fall back to
-    cloudpickle (see the type table in the docs).
+    target is left exactly as it was.  A URL store (or a store object) is written
+    completely beside the old one, which stays as it was until then, and then
+    switched in (see "Object storage" in the docs for what readers see meanwhile).
+    Values without a native encoding fall back to cloudpickle (see the type table in
+    the docs).
 
     Parameters
     ----------
     data : Mapping[str, Any]
         The values to store, by key (nested dicts become groups).
-    path : str or os.PathLike
-        Where to write; its folder must exist.
+    path : str, os.PathLike or zarr store
+        Where to write; its folder must exist.  A URL or a zarr store object needs
+        ``mode="zarr"``.
     mode : {"hdf5", "netcdf", "zarr", "json", "cloudpickle"}
         ``"hdf5"`` and ``"netcdf"`` both write a netCDF-4/HDF5 file (the default);
         the mode is not inferred from the suffix.
@@ -234,9 +255,12 @@ def save(
         Store values without a native encoding as cloudpickle bytes (with an
         :class:`~xstore.PickleFallbackWarning` naming their key paths); ``False``
         makes that a ``TypeError`` and nothing is written.
+    storage_options : dict, optional
+        fsspec's options for a URL, used for every access.
     **options
         ``engine`` and ``compression`` (``"zlib"``) for netCDF, ``compression``
-        (``"zstd"``, ``"gzip"``, ``"blosc"``) for zarr, ``compression_level``.
+        (``"zstd"``, ``"gzip"``, ``"blosc"``) for zarr, ``compression_level``, and
+        ``checksum=False`` to write data without checksums (see the format docs).
 
     Raises
     ------
@@ -246,7 +270,8 @@ def save(
     FileNotFoundError
         The folder of ``path`` does not exist.
     """
-    location = _location(path)
+    address = address_of(path, storage_options)
+    location = address.location
     modes = save_modes()
     if mode not in modes:
         raise ValueError(f"mode must be one of {modes}, not {mode!r}")
@@ -260,16 +285,21 @@ def save(
         raise TypeError(f"mode {mode!r} takes no options, got {sorted(options)}")
     if mode == documents.PICKLE and not pickle:
         raise ValueError("mode 'cloudpickle' pickles everything: it contradicts pickle=False")
-    files.require_folder(location)
-    # a URL store is leased by the session that writes it; anything else is locked here
-    local_lock = (spec is None or spec.locking) and not files.is_url(location)
-    lock = locks.acquire(location) if local_lock else None
+    if address.remote and (spec is None or spec.stage is None):
+        raise ValueError(f"mode {mode!r} writes local files, not {location} (use mode='zarr')")
+    if read_only_object(path):
+        raise PermissionError(f"{location} is a read-only store object")
+    if not address.remote:
+        files.require_folder(location)
+    lock = locks.acquire(address) if spec is None or spec.locking else None
     try:
         if spec is None:
             with files.beside(location) as temp:
                 documents.dump(data, temp, mode, CODECS)
-        elif files.is_url(location):
-            write_tree(data, location, spec, options, pickle=pickle)
+        elif address.remote:
+            assert spec.stage is not None
+            with spec.stage(address) as staged:
+                write_tree(data, staged, spec, options, pickle=pickle)
         else:
             with files.beside(location) as temp:
                 write_tree(data, temp, spec, options, pickle=pickle)
@@ -280,7 +310,7 @@ def save(
 
 def write_tree(
     data: Mapping[str, Any],
-    location: str,
+    location: str | Address,
     spec: BackendSpec,
     options: dict[str, Any],
     *,
@@ -304,10 +334,12 @@ def write_tree(
 # -- load ------------------------------------------------------------------------------------
 
 
-def detect(location: str) -> str:
+def detect(location: str | Address) -> str:
     """The save mode of an existing file or store, judged from its contents."""
-    if files.is_url(location):
-        spec = registry.infer(location)
+    address = location if isinstance(location, Address) else Address(location)
+    location = address.location
+    if address.remote:
+        spec = registry.infer(address)
         return spec.save_modes[0]
     if not os.path.exists(location):
         raise FileNotFoundError(errno.ENOENT, "no such file or store", location)
@@ -329,13 +361,14 @@ def load(
     allow_pickle: bool = False,
     trust: str | Iterable[str] = (),
     version_policy: str = "warn",
+    storage_options: StorageOptions = None,
 ) -> dict[str, Any]:
     """Read a whole file written by :func:`save` (or any store) back as a dict.
 
     Parameters
     ----------
-    path : str or os.PathLike
-        The file or store.
+    path : str, os.PathLike or zarr store
+        The file or store (a URL, a zarr store object).
     mode : {None, "hdf5", "netcdf", "zarr", "json", "cloudpickle"}
         None detects the format from the file itself.
     allow_pickle : bool
@@ -348,6 +381,8 @@ def load(
         When a restored Storable or dataclass was stored at another version of its
         class: warn (:class:`~xstore.VersionWarning`) and restore, raise
         :class:`~xstore.VersionMismatchError`, or restore silently.
+    storage_options : dict, optional
+        fsspec's options for a URL.
 
     Returns
     -------
@@ -368,14 +403,17 @@ def load(
     StoreError
         The file is not a readable store, or is damaged.
     """
-    location = _location(path)
+    address = address_of(path, storage_options)
+    location = address.location
     trust = trust_names(trust)
     modes = save_modes()
     if mode is not None and mode not in modes:
         raise ValueError(f"mode must be one of {modes} or None, not {mode!r}")
-    chosen = mode or detect(location)
+    chosen = mode or detect(address)
     spec = registry.for_save_mode(chosen)
     if spec is None:
+        if address.remote:
+            raise ValueError(f"mode {chosen!r} reads local files, not {location}")
         value = documents.load(
             location,
             chosen,
@@ -389,7 +427,7 @@ def load(
             raise StoreError(f"{location} does not hold a dict but a {type(value).__name__}")
         return value
     session = open_session(
-        location,
+        address,
         "r",
         backend=spec.name,
         allow_pickle=allow_pickle,

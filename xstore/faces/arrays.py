@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
 from xstore.core.partial import StoredArray
 from xstore.core.session import Session
-from xstore.model import SEQ, Var
+from xstore.model import SEQ, Shaped, Var
 from xstore.names import Path
 
 
-class LazyArray:
+class LazyArray(Shaped):
     """A stored array (or series) that reads only the part you index.
 
     Returned by :meth:`xstore.Group.array`.  Indexing with integers, slices and
@@ -58,21 +57,6 @@ class LazyArray:
         """The current shape (records still buffered in this process included)."""
         stored = self._stored.shape
         return stored[: len(stored) - self._extra]
-
-    @property
-    def ndim(self) -> int:
-        """The number of axes."""
-        return len(self.shape)
-
-    @property
-    def size(self) -> int:
-        """The number of elements."""
-        return math.prod(self.shape)
-
-    def __len__(self) -> int:
-        if not self.shape:
-            raise TypeError("len() of a 0-d array")
-        return self.shape[0]
 
     def __getitem__(self, index: Any) -> Any:
         with self._session.mutex:  # threads sharing the store take turns

@@ -22,6 +22,7 @@ from xstore.core.session import Session
 from xstore.faces import display, views
 from xstore.faces.arrays import LazyArray
 from xstore.faces.attributes import Attributes, ValueAttributes
+from xstore.faces.chunked import Chunks, dask_array
 from xstore.faces.serial import serialised
 from xstore.model import Tree
 from xstore.names import Path, encode_name, split_key
@@ -249,24 +250,41 @@ class Group(MutableMapping[str, Any]):
         return LazyArray(self.session, found.node, self._label(key))
 
     # -- xarray views ----------------------------------------------------------------------
-    def to_dataset(self) -> xr.Dataset:
+    def to_dataset(self, chunks: Chunks | None = None) -> xr.Dataset:
         """This group's variables as an ``xarray.Dataset`` (lazily read, records still
-        buffered in this process included).  Child groups are left out."""
-        return self._view(views.group_dataset)
+        buffered in this process included).  Child groups are left out.
 
-    def to_datatree(self) -> xr.DataTree:
-        """This group and everything below it as an ``xarray.DataTree``."""
-        return self._view(views.group_datatree)
+        With ``chunks`` the variables are dask arrays, as ``xr.open_dataset(chunks=)``
+        gives: ``{}`` the stored chunks, ``"auto"`` dask's sizes (whole multiples of
+        the stored chunks), or sizes by dimension.  Variables sharing a dimension
+        are chunked alike along it.  The chunks read through this open store, or,
+        on ``dask.distributed`` workers in other processes, through the store opened
+        read-only there; a store open for writing is flushed first, so that those
+        workers see every record.
+        """
+        return self._view(views.group_dataset, chunks)
 
-    @serialised
-    def _view(self, make: Callable[[Session, Path, DecodeContext], Any]) -> Any:
-        """``make(session, group, ctx)``, refusing pickled attributes as reads do."""
-        session = self.session
-        ctx = session.decoder(f"{self.path}.attrs")
-        with ctx.reading_stored():
-            view = make(session, self.stored_path, ctx)
-        ctx.finish()
-        return view
+    def to_datatree(self, chunks: Chunks | None = None) -> xr.DataTree:
+        """This group and everything below it as an ``xarray.DataTree`` (``chunks``:
+        dask-backed, as for :meth:`to_dataset`)."""
+        return self._view(views.group_datatree, chunks)
+
+    def _view(self, make: Callable[..., Any], chunks: Chunks | None) -> Any:
+        """``make(session, group, ctx, chunks, undecoded)``, refusing pickled attributes
+        as reads do; format-1 xarray values are CF-decoded outside the lock (dask
+        threads may read while it decodes)."""
+        undecoded: list[str] = []
+        with self._mutex:
+            session = self.session
+            if chunks is not None:
+                dask_array()  # a missing dask is an ImportError, never damage
+            if chunks is not None and session.layout.writable:
+                session.flush()  # workers elsewhere read the store as flushed
+            ctx = session.decoder(f"{self.path}.attrs")
+            with ctx.reading_stored():
+                view = make(session, self.stored_path, ctx, chunks, undecoded)
+            ctx.finish()
+        return views.decoded(view, undecoded)
 
     def flush(self) -> None:
         """Write everything buffered and make it durable (see :meth:`Store.flush`)."""

@@ -6,9 +6,11 @@ and dimensions are the user's names (not escaped ones), xstore's ``_xs_`` attrib
 types, values with an exact xstore encoding (complex, float16, fixed-width str/bytes,
 datetimes, bools, ...) are decoded, and a stored xarray value shows its own
 coordinates.  Nothing else is CF-decoded: a user's ``units``, ``scale_factor`` or
-``_FillValue`` is metadata and never changes the values.  Plain numeric and string
-variables are read lazily, through this process's open store, so records still
-buffered here are included.
+``_FillValue`` is metadata and never changes the values (only Datasets written by
+format 1, through xarray's CF encoder, are CF-decoded by xarray).  Plain numeric and
+string variables are read lazily, through this process's open store, so records
+still buffered here are included; with ``chunks=`` they are dask arrays
+(:mod:`~xstore.faces.chunked`).
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ from xstore.codecs.arrays import cf_names, decode_array
 from xstore.codecs.attrs import decode_attrs
 from xstore.codecs.context import DecodeContext
 from xstore.codecs.xarray_ import group_layout
+from xstore.core.readers import StoredSlices
 from xstore.core.session import Session
+from xstore.faces.chunked import Chunks, Pending, dask_variables
 from xstore.model import DTYPE
 from xstore.names import Path, decode_name
 
@@ -56,9 +60,21 @@ def _visible_name(name: str, entry_stored: str) -> str:
     return entry_stored if "/" in name else name
 
 
-def group_dataset(session: Session, group: Path, ctx: DecodeContext) -> xr.Dataset:
+def group_dataset(
+    session: Session,
+    group: Path,
+    ctx: DecodeContext,
+    chunks: Chunks | None = None,
+    undecoded: list[str] | None = None,
+    at: str = "/",
+) -> xr.Dataset:
+    """The variables of ``group``: lazily read, or dask arrays with ``chunks``.  A
+    format-1 xarray value is CF-decoded here, or, given ``undecoded``, its path
+    (``at``) is added there for :func:`decoded` to decode outside the store's lock
+    (decoding may read from dask threads that take it)."""
     core = session.layout
     variables: dict[str, xr.Variable] = {}
+    pending: dict[str, Pending] = {}
     for name, entry in core.index(group).items():
         if entry.is_group or entry.tag in _HIDDEN_TAGS:
             continue
@@ -68,28 +84,72 @@ def group_dataset(session: Session, group: Path, ctx: DecodeContext) -> xr.Datas
         hidden = cf_names(raw)
         with ctx.at(name):
             attrs = decode_attrs({k: v for k, v in raw.items() if k not in hidden}, ctx)
+        shape = core.shape(path)
+        visible = _visible_name(name, entry.stored)
+        # an index coordinate is read now, as xarray's own chunked open does: building
+        # its index inside the store's lock would wait for dask threads that take it
+        index = len(info.dims) == 1 and decode_name(info.dims[0]) == visible
         if DTYPE in raw:
             data: Any = decode_array(core.read_data(path), raw)
             dims = info.dims[: np.ndim(data)]
+        elif index and chunks is not None:
+            data = core.read_data(path)
+            dims = info.dims
+        elif chunks is not None:
+            data = StoredSlices(
+                core, session.mutex, session.backend_name, session.address, path, shape, info.dtype
+            )
+            dims = info.dims
         else:
-            lazy = _LazyVariable(session, path, core.shape(path), info.dtype)
-            data = indexing.LazilyIndexedArray(lazy)
+            data = indexing.LazilyIndexedArray(_LazyVariable(session, path, shape, info.dtype))
             dims = info.dims
         dims = tuple(decode_name(d) for d in dims)
-        variables[_visible_name(name, entry.stored)] = xr.Variable(dims, data, attrs)
+        if chunks is None or index:
+            variables[visible] = xr.Variable(dims, data, attrs)
+        else:
+            stored = core.chunks(path) if DTYPE not in raw else None
+            pending[visible] = Pending(dims, data, attrs, stored or tuple(np.shape(data)))
+    if pending:
+        variables.update(dask_variables(pending, chunks or {}))
     attrs = core.attrs(group)
     ds = xr.Dataset(variables, attrs=decode_attrs(attrs, ctx))
     coords, format1 = group_layout(attrs)
     if format1:
-        return xr.decode_cf(ds, decode_timedelta=True)
+        if undecoded is None:
+            return xr.decode_cf(ds, decode_timedelta=True)
+        undecoded.append(at)
+        return ds
     return ds.set_coords([c for c in coords if c in ds.data_vars])
 
 
-def group_datatree(session: Session, group: Path, ctx: DecodeContext) -> xr.DataTree:
-    children = {
-        _visible_name(name, entry.stored): group_datatree(session, (*group, entry.stored), ctx)
-        for name, entry in session.layout.index(group).items()
-        if entry.is_group
-    }
-    name = decode_name(group[-1]) if group else None
-    return xr.DataTree(dataset=group_dataset(session, group, ctx), children=children, name=name)
+def decoded(view: Any, undecoded: list[str]) -> Any:
+    """``view`` with the format-1 xarray values at the paths ``undecoded`` (collected
+    by :func:`group_dataset`) CF-decoded by xarray; nothing else is decoded."""
+    if isinstance(view, xr.Dataset):
+        return xr.decode_cf(view, decode_timedelta=True) if undecoded else view
+    for path in undecoded:
+        node = view if path == "/" else view[path.lstrip("/")]
+        node.dataset = xr.decode_cf(node.to_dataset(inherit=False), decode_timedelta=True)
+    return view
+
+
+def group_datatree(
+    session: Session,
+    group: Path,
+    ctx: DecodeContext,
+    chunks: Chunks | None = None,
+    undecoded: list[str] | None = None,
+    at: str = "/",
+) -> xr.DataTree:
+    children = {}
+    for name, entry in session.layout.index(group).items():
+        if entry.is_group:
+            visible = _visible_name(name, entry.stored)
+            below = f"{at.rstrip('/')}/{visible}"
+            children[visible] = group_datatree(
+                session, (*group, entry.stored), ctx, chunks, undecoded, below
+            )
+    dataset = group_dataset(session, group, ctx, chunks, undecoded, at)
+    return xr.DataTree(
+        dataset=dataset, children=children, name=decode_name(group[-1]) if group else None
+    )

@@ -5,8 +5,11 @@ from __future__ import annotations
 import glob
 import os
 from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any
 
 from xstore.backends import files, registry
+from xstore.backends.address import address_of
 from xstore.errors import PickleNotAllowedError, StoreError
 from xstore.faces.api import open_session
 from xstore.faces.attributes import Attributes
@@ -14,7 +17,12 @@ from xstore.faces.store import Group, Store
 from xstore.names import decode_name, is_internal
 
 
-def check(location: str, *, backend: str | None = None) -> list[str]:
+def check(
+    location: Any,
+    *,
+    backend: str | None = None,
+    storage_options: Mapping[str, Any] | None = None,
+) -> list[str]:
     """What is wrong with a store, one line per problem (empty: all is well).
 
     Every value must read back (every chunk, checked against its checksum) and
@@ -22,18 +30,20 @@ def check(location: str, *, backend: str | None = None) -> list[str]:
     lengths; a store must match its commit record (and zarr arrays their consolidated
     metadata); temporary files left by a killed writer are reported (they are safe
     to delete).  Values that need ``allow_pickle`` or ``trust`` are read but not
-    restored: refusing them is not damage.
+    restored: refusing them is not damage.  ``storage_options``: fsspec's, for a URL.
     """
+    address = address_of(location, storage_options)
     problems = [
-        f"leftover from an interrupted write (safe to delete): {p}" for p in _leftovers(location)
+        f"leftover from an interrupted write (safe to delete): {p}"
+        for p in ([] if address.remote else _leftovers(address.location))
     ]
     try:
-        session = open_session(location, "r", backend=backend)
+        session = open_session(address, "r", backend=backend)
     except (StoreError, OSError, ValueError) as exc:
         return [*problems, f"cannot open: {exc}"]
     try:
         for look in (
-            lambda: registry.get(session.backend_name).problems(location),
+            lambda: registry.get(session.backend_name).problems(address.location),
             lambda: _check_group(Store(session), "/"),
             session.layout.problems,
         ):

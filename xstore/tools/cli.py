@@ -7,6 +7,7 @@ a closed pipe (``xstore tree big.nc | head``) ends quietly.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import sys
@@ -64,6 +65,7 @@ def _convert(args: argparse.Namespace) -> int:
         allow_pickle=args.allow_pickle,
         trust=args.trust,
         progress=not args.quiet,
+        storage_options=args.storage_options,
     )
     return 0
 
@@ -71,7 +73,7 @@ def _convert(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     from xstore.tools.check import check
 
-    problems = check(args.path, backend=args.backend)
+    problems = check(args.path, backend=args.backend, storage_options=args.storage_options)
     _print(problems)
     if problems:
         print(f"{args.path}: {len(problems)} problem(s)", file=sys.stderr)
@@ -96,6 +98,7 @@ def _open(args: argparse.Namespace) -> Any:
         backend=args.backend,
         allow_pickle=getattr(args, "allow_pickle", False),
         trust=getattr(args, "trust", []),
+        storage_options=args.storage_options,
     )
 
 
@@ -110,6 +113,7 @@ def _store_arguments(p: argparse.ArgumentParser, pickles: bool = True) -> None:
     p.add_argument("path", help="a netCDF/HDF5 file or a zarr store (directory, .zip, URL)")
     names = [spec.name for spec in registry.specs() if spec.save_modes]
     p.add_argument("--backend", choices=names, help="when the path does not tell")
+    _storage_options(p)
     if pickles:
         p.add_argument(
             "--allow-pickle", action="store_true", help="unpickle values if needed (trusted files)"
@@ -125,6 +129,25 @@ def _trust_argument(p: argparse.ArgumentParser) -> None:
         metavar="MODULE",
         help="a module or package whose classes may be imported to restore objects (repeatable)",
     )
+
+
+def _storage_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--storage-options",
+        type=_json_object,
+        metavar="JSON",
+        help='fsspec options for URLs, e.g. \'{"endpoint_url": "http://127.0.0.1:9000"}\'',
+    )
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("must be a JSON object ({...})")
+    return value
 
 
 def parser() -> argparse.ArgumentParser:
@@ -170,6 +193,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-pickle", action="store_true", help="copy pickled values too")
     _trust_argument(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _storage_options(p)
     p.set_defaults(run=_convert)
     p = sub.add_parser("check", help="verify a store; report what a crash left behind")
     _store_arguments(p, pickles=False)
@@ -198,6 +222,7 @@ def _positive(text: str) -> int:
 #: Python arguments named in the library's messages, and the flags that set them here
 _FLAGS = (
     (re.compile(r"\ballow_pickle=True\b"), lambda m: "--allow-pickle"),
+    (re.compile(r"\bstorage_options\b"), lambda m: "--storage-options"),
     (
         re.compile(r"\bbackend=((?:'\w+'(?: or |, )?)+)"),
         lambda m: "--backend " + m[1].replace("'", ""),

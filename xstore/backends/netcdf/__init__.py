@@ -7,6 +7,7 @@ import os
 import threading
 from typing import Any
 
+from xstore.backends.address import Address
 from xstore.backends.base import Backend, BackendSpec
 
 SUFFIXES = (".nc", ".nc4", ".h5", ".hdf5", ".he5", ".cdf")
@@ -24,10 +25,14 @@ def _sniff(path: str) -> bool:
     return head.startswith(HDF5_SIGNATURE) or head.startswith(b"CDF")
 
 
-def _open(location: str, mode: str, **options: Any) -> Backend:
+def _open(address: Address, mode: str, **options: Any) -> Backend:
     from xstore.backends.netcdf.backend import NetCDFBackend
 
-    return NetCDFBackend(location, mode, **options)
+    return NetCDFBackend(address.location, mode, **options)
+
+
+def _exists(address: Address) -> bool:
+    return os.path.exists(address.location)
 
 
 def _problems(location: str) -> list[str]:
@@ -45,7 +50,7 @@ def _problems(location: str) -> list[str]:
 SPEC = BackendSpec(
     name="netcdf",
     open=_open,
-    exists=os.path.exists,
+    exists=_exists,
     suffixes=SUFFIXES,
     sniff=_sniff,
     problems=_problems,

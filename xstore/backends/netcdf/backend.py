@@ -136,8 +136,12 @@ class NetCDFBackend(Backend):
         out.extend((name, True) for name in self._engine.groups(handle))
         return out
 
-    def create_group(self, group: Path) -> None:
+    def create_group(self, group: Path, attrs: Mapping[str, Any] | None = None) -> None:
+        # (nothing reaches the file before HDF5 flushes: the group and its attributes
+        # appear together)
         self._groups[group] = self._engine.create_group(self._group(group[:-1]), group[-1])
+        if attrs:
+            self.set_attrs(group, attrs)
 
     @reading
     def dims(self, group: Path) -> dict[str, int]:

@@ -1,12 +1,17 @@
 """The zarr format 3 backend: :mod:`~.backend` (the backend), :mod:`~.locations`
-(directory, zip, URL), :mod:`~.attrs` (attributes as JSON), :mod:`~.nodes` (groups
-and arrays), :mod:`~.commit` (the commit record), :mod:`~.staging` (writable zips)."""
+(directory, zip, URL, store object), :mod:`~.attrs` (attributes as JSON),
+:mod:`~.nodes` (groups and arrays), :mod:`~.commit` (the commit record),
+:mod:`~.staging` (writable zips), :mod:`~.tails` (appends without reading chunks
+back), :mod:`~.guard` (network failures), :mod:`~.replace` and :mod:`~.prefix`
+(``save`` over a remote store)."""
 
 from __future__ import annotations
 
 import os
+from contextlib import AbstractContextManager
 from typing import Any
 
+from xstore.backends.address import Address
 from xstore.backends.base import Backend, BackendSpec
 
 SUFFIXES = (".zarr", ".zip")
@@ -22,16 +27,22 @@ def _sniff(path: str) -> bool:
         return False
 
 
-def _exists(location: str) -> bool:
+def _exists(address: Address) -> bool:
     from xstore.backends.zarr.locations import store_exists
 
-    return store_exists(location)
+    return store_exists(address)
 
 
-def _open(location: str, mode: str, **options: Any) -> Backend:
+def _open(address: Address, mode: str, **options: Any) -> Backend:
     from xstore.backends.zarr.backend import ZarrBackend
 
-    return ZarrBackend(location, mode, **options)
+    return ZarrBackend(address, mode, **options)
+
+
+def _stage(address: Address) -> AbstractContextManager[Address]:
+    from xstore.backends.zarr.replace import stage
+
+    return stage(address)
 
 
 SPEC = BackendSpec(
@@ -42,5 +53,6 @@ SPEC = BackendSpec(
     sniff=_sniff,
     save_modes=("zarr",),
     urls=True,
+    stage=_stage,
     directories=True,
 )

@@ -36,26 +36,27 @@ import zarr
 from zarr.abc.store import Store
 from zarr.codecs import Crc32cCodec
 from zarr.core.sync import sync
-from zarr.storage import FsspecStore, LocalStore, StorePath
+from zarr.storage import LocalStore, StorePath
 
 from xstore.backends import files
+from xstore.backends.address import Address
 from xstore.backends.base import Backend, Index, VarInfo, reading
 from xstore.backends.slabs import write_slabs
 from xstore.backends.zarr import attrs as json_attrs
-from xstore.backends.zarr import commit, locations
-from xstore.backends.zarr.commit import agrees_with_record
+from xstore.backends.zarr import commit, locations, replace
 from xstore.backends.zarr.guard import ARRAY_CONFIG, ChunkGuard, require_plausible
+from xstore.backends.zarr.network import Flushes, GuardedStore, guarded
 from xstore.backends.zarr.nodes import (
     Node,
     add_dims,
     compressors,
     configured,
+    consolidated_root,
     delete_node,
     dim_names,
     dtype_of,
     grows,
     is_complete,
-    metadata_doc,
     move_node,
     open_node,
     read_members,
@@ -64,6 +65,7 @@ from xstore.backends.zarr.nodes import (
     zarr_name,
 )
 from xstore.backends.zarr.staging import ZipStaging, open_zip_reader
+from xstore.backends.zarr.tails import Tails
 from xstore.errors import StoreError
 from xstore.model import STRING, ArraySource, string_array
 from xstore.names import Path
@@ -76,7 +78,7 @@ class ZarrBackend(Backend):
 
     def __init__(
         self,
-        location: str,
+        location: str | Address,
         mode: str,
         compression: str | None = None,
         compression_level: int | None = None,
@@ -84,8 +86,11 @@ class ZarrBackend(Backend):
     ) -> None:
         if mode not in ("r", "r+", "w", "w-"):
             raise ValueError(f"zarr backend mode must be 'r', 'r+', 'w' or 'w-', not {mode!r}")
-        self.location = os.fspath(location)
+        self.address = location if isinstance(location, Address) else Address(os.fspath(location))
+        self.location = self.address.location
         self.writable = mode != "r"
+        self._tails = Tails()  # the last chunk of each growing array, as written
+        self._flushed = Flushes()  # when the last flush completed (for failure messages)
         codecs = compressors(compression, compression_level)
         # crc32c after compression: every chunk is checked when read (plain readers too)
         self._compressors = [*codecs, Crc32cCodec()] if checksum else codecs
@@ -119,9 +124,10 @@ class ZarrBackend(Backend):
 
     # -- opening ---------------------------------------------------------------------
     def _open_store(self, mode: str) -> Store:
-        location = self.location
-        if files.is_url(location):
-            return FsspecStore.from_url(location, read_only=mode == "r")
+        location, address = self.location, self.address
+        if address.remote:
+            store = guarded(location, "opening", lambda: locations.open_remote(address, mode))
+            return GuardedStore(store, location, self._survived)
         path = files.local_path(location)
         if mode == "w-" and locations.store_exists(location):
             raise FileExistsError(f"{location} already exists (mode 'w-')")
@@ -143,8 +149,9 @@ class ZarrBackend(Backend):
 
     def _open_root(self, mode: str) -> zarr.Group:
         try:
-            if mode in ("w", "w-"):
-                return zarr.create_group(self._zarr, zarr_format=3, overwrite=mode == "w")
+            if mode in ("w", "w-"):  # (a remote store was cleared, keeping its lease)
+                overwrite = mode == "w" and not self.address.remote
+                return zarr.create_group(self._zarr, zarr_format=3, overwrite=overwrite)
             access: Any = mode  # "r" or "r+"
             return zarr.open_group(self._zarr, mode=access, zarr_format=3, use_consolidated=False)
         except (FileExistsError, PermissionError):
@@ -201,47 +208,31 @@ class ZarrBackend(Backend):
             prefix = self._group(group).store_path.path
             listing = {}
             for name, blob in sync(read_members(self._zarr, prefix)):
+                if not group and replace.is_staged_inside(name):
+                    continue  # a replacement being written inside a store object
                 path = (*group, xstore_name(name))
                 if path in self._uncommitted:  # its zarr.json does not have the shape yet
                     listing[path[-1]] = self._nodes[path]
                     continue
                 key = f"{prefix}/{name}" if prefix else name
                 listing[path[-1]] = self._nodes[path] = self._open_member(path, key, blob)
-            self._check_members(prefix, {zarr_name(name) for name in listing})
+            lost = commit.lost_members(self._recorded, prefix, {zarr_name(n) for n in listing})
+            if lost:
+                raise StoreError(
+                    f"{self.location} is damaged: {lost[0]} is in the store's commit "
+                    f"record but its metadata is gone ({len(lost)} node(s) missing)"
+                )
             self._members[group] = listing
         return listing
-
-    def _check_members(self, prefix: str, found: set[str]) -> None:
-        """Every child the commit record lists is there (a lost ``zarr.json`` would
-        otherwise make a key silently vanish)."""
-        if not self._recorded:
-            return
-        start = f"{prefix}/" if prefix else ""
-        recorded = {
-            key[len(start) :]
-            for key in self._recorded
-            if key.startswith(start) and "/" not in key[len(start) :]
-        }
-        lost = sorted(recorded - found)
-        if lost:
-            raise StoreError(
-                f"{self.location} is damaged: /{start}{lost[0]} is in the store's commit "
-                f"record but its metadata is gone ({len(lost)} node(s) missing)"
-            )
 
     def _open_member(self, path: Path, key: str, blob: bytes) -> Node:
         """A child from its ``zarr.json``, with the commit record's shape where a flush
         was cut short among its per-array writes."""
         try:
             doc = json.loads(blob)
-            recorded = self._recorded.get(key)
-            if recorded is not None and not agrees_with_record(doc, recorded):
-                raise ValueError("its zarr.json differs from the store's commit record")
-            committed = self._committed.get(key)
-            torn = committed is not None and committed[0] > doc.get("shape", [0])[0]
-            if committed is not None and torn:  # the commit record wins: its data is there
-                self._torn.append(f"/{key}: {doc['shape'][0]} records, committed {committed[0]}")
-                doc["shape"] = committed
+            torn = commit.reconcile(doc, self._recorded.get(key), self._committed.get(key))
+            if torn:  # the commit record wins: its data is there
+                self._torn.append(f"/{key}: {torn}")
             obj = open_node(StorePath(self._zarr, key), doc)
         except Exception as exc:
             raise self._corrupt(path, exc) from exc
@@ -263,11 +254,13 @@ class ZarrBackend(Backend):
         return dims
 
     # -- change tracking -------------------------------------------------------------
-    def _touch(self) -> None:
-        """Call before every change: drop consolidated metadata once per flush cycle."""
-        if not self._touched:
-            if not self.writable:
-                raise PermissionError(f"{self.location} is open read-only (mode 'r')")
+    def _touch(self, metadata: bool = True) -> None:
+        """Call before every change: drop consolidated metadata once per flush cycle
+        when ``metadata`` changes (new data within or beyond the committed shapes leaves
+        the commit record true: readers see the committed shapes)."""
+        if not self.writable:
+            raise PermissionError(f"{self.location} is open read-only (mode 'r')")
+        if metadata and not self._touched:
             sync(commit.drop_consolidated(self._zarr))
             self._touched = True
             self._recorded = {}  # members change now: the record describes the past
@@ -279,10 +272,12 @@ class ZarrBackend(Backend):
         self._members.pop(group, None)  # always the real members, never a stale listing
         return [(n, isinstance(o, zarr.Group)) for n, o in self._listing(group).items()]
 
-    def create_group(self, group: Path) -> None:
+    def create_group(self, group: Path, attrs: Mapping[str, Any] | None = None) -> None:
         self._touch()
         parent = self._group(group[:-1])
-        obj = parent.create_group(zarr_name(group[-1]))
+        raw: dict[str, Any] = {}
+        json_attrs.encode_into(raw, attrs or {}, None)
+        obj = parent.create_group(zarr_name(group[-1]), attributes=raw)  # one zarr.json
         self._added(group, obj)
         self._members[group] = {}
         self._dims[group] = {}
@@ -312,6 +307,7 @@ class ZarrBackend(Backend):
         self._dims.pop(node[:-1], None)
 
     def _forget(self, node: Path) -> None:
+        self._tails.forget_below(node)
         for cache in (self._nodes, self._members, self._dims, self._uncommitted):
             for path in [p for p in cache if p[: len(node)] == node]:
                 del cache[path]
@@ -424,11 +420,12 @@ class ZarrBackend(Backend):
         return np.asarray(value)
 
     def write(self, node: Path, data: np.ndarray, index: Index = ()) -> None:
-        self._touch()
+        self._touch(metadata=False)
+        self._tails.forget(node)
         self._array(node)[index if index else ...] = data
 
     def write_records(self, node: Path, start: int, block: np.ndarray) -> None:
-        self._touch()
+        self._touch(metadata=False)
         arr = self._array(node)
         end = start + len(block)
         if end > arr.shape[0]:
@@ -441,7 +438,7 @@ class ZarrBackend(Backend):
             dims = self._dims.get(node[:-1])
             if dims is not None:
                 add_dims(dims, dim_names(arr, node), arr.shape, grows(arr))
-        arr[start:end] = block
+        self._tails.write(node, arr, start, block)
 
     # -- lifetime --------------------------------------------------------------------
     def flush(self) -> None:
@@ -449,7 +446,9 @@ class ZarrBackend(Backend):
         if not self.writable or self._store is None:
             return
         if self._dirty or self._uncommitted:
-            sync(commit.commit(self._store, self._consolidated()))
+            root = consolidated_root(self._nodes, self._listing)
+            sync(commit.commit(self._store, root))
+            self._committed = commit.growable_shapes(root["consolidated_metadata"]["metadata"])
             handles, self._uncommitted = list(self._uncommitted.values()), {}
             if handles:
                 sync(commit.save_shapes(handles))
@@ -457,24 +456,11 @@ class ZarrBackend(Backend):
                 self._staging.write_zip()
         self._dirty = False
         self._touched = False
+        self._flushed.done()
 
-    def _consolidated(self) -> dict[str, Any]:
-        """The root ``zarr.json`` with the metadata of every node, as held in memory."""
-        entries: dict[str, Any] = {}
-
-        def walk(group: Path, prefix: str) -> None:
-            for name, obj in self._listing(group).items():
-                key = f"{prefix}/{zarr_name(name)}" if prefix else zarr_name(name)
-                doc = metadata_doc(self._nodes.get((*group, name), obj))
-                if isinstance(obj, zarr.Group):
-                    entries[key] = commit.empty_consolidated(doc)
-                    walk((*group, name), key)
-                else:
-                    entries[key] = doc
-
-        walk((), "")
-        self._committed = commit.growable_shapes(entries)
-        return commit.with_consolidated(metadata_doc(self._nodes[()]), entries)
+    def _survived(self) -> str:
+        """What a failure leaves of the store, for its message."""
+        return self._flushed.describe(self._committed)
 
     def problems(self) -> list[str]:
         return [f"torn commit (repaired when opened for writing): {t}" for t in self._torn]
@@ -487,10 +473,14 @@ class ZarrBackend(Backend):
         finally:
             self._discard()
 
+    def discard(self) -> None:
+        self._discard()
+
     def _discard(self) -> None:
         store, self._store = self._store, None
-        if store is not None:
+        if store is not None and self.address.store is None:  # a store object stays the user's
             store.close()
+        self._tails.clear()
         if self._staging is not None:
             self._staging.discard()
             self._staging = None

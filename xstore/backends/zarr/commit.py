@@ -123,3 +123,28 @@ def agrees_with_record(doc: dict[str, Any], recorded: dict[str, Any]) -> bool:
     if grows and isinstance(shape, list) and isinstance(committed, list) and shape:
         return shape[1:] == committed[1:] and shape[0] <= committed[0]
     return bool(shape == committed)
+
+
+def reconcile(doc: dict[str, Any], recorded: Any, committed: list[int] | None) -> str:
+    """Check a member's ``zarr.json`` (``doc``) against its commit-record entry and
+    give it the committed shape where a flush was cut short among its per-array
+    writes; returns a description of such a torn commit, else ""."""
+    if recorded is not None and not agrees_with_record(doc, recorded):
+        raise ValueError("its zarr.json differs from the store's commit record")
+    if committed is None or committed[0] <= doc.get("shape", [0])[0]:
+        return ""
+    torn = f"{doc['shape'][0]} records, committed {committed[0]}"
+    doc["shape"] = committed
+    return torn
+
+
+def lost_members(recorded: Mapping[str, Any], prefix: str, found: set[str]) -> list[str]:
+    """Children of the group at ``prefix`` that the commit record lists but that are
+    not in the store (a lost ``zarr.json`` would otherwise make a key vanish)."""
+    start = f"{prefix}/" if prefix else ""
+    listed = {
+        key[len(start) :]
+        for key in recorded
+        if key.startswith(start) and "/" not in key[len(start) :]
+    }
+    return [f"/{start}{name}" for name in sorted(listed - found)]

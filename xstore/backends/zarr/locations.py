@@ -1,4 +1,5 @@
-"""Where a zarr store lives: a directory, a ``.zip`` file or an fsspec URL."""
+"""Where a zarr store lives: a directory, a ``.zip`` file, an fsspec URL or a zarr
+store object -- and whether something is stored there."""
 
 from __future__ import annotations
 
@@ -8,7 +9,11 @@ from zarr.abc.store import Store
 from zarr.core.sync import sync
 from zarr.storage import FsspecStore
 
+from xstore.backends.address import Address
 from xstore.backends.files import is_url, local_path
+from xstore.backends.zarr import replace
+from xstore.backends.zarr.network import guarded
+from xstore.errors import StoreError
 
 
 def is_zip(location: str) -> bool:
@@ -19,14 +24,56 @@ def is_zip(location: str) -> bool:
     return path.lower().endswith(".zip") or os.path.isfile(path)
 
 
-def store_exists(location: str) -> bool:
-    """True if something is stored at ``location`` (an empty directory is nothing)."""
-    if is_url(location):
-        return sync(_has_keys(FsspecStore.from_url(location, read_only=True)))
-    path = local_path(location)
+def remote_store(address: Address, read_only: bool) -> Store:
+    """The zarr store of a URL (through its storage options) or the store object given,
+    read-only or not (``PermissionError`` to write through a read-only store object)."""
+    store = address.store
+    if store is None:
+        return FsspecStore.from_url(
+            address.location, storage_options=dict(address.storage_options), read_only=read_only
+        )
+    if store.read_only and not read_only:
+        raise PermissionError(f"{address} is a read-only store object; open it with mode 'r'")
+    if read_only and not store.read_only:
+        try:
+            return store.with_read_only(True)
+        except NotImplementedError:
+            return store
+    return store
+
+
+def open_remote(address: Address, mode: str) -> Store:
+    """The store of a remote address for a backend opened with ``mode``: a replacement
+    cut short is read from its complete new store (``r``), or finished first (writers
+    hold the lease); mode ``w`` clears the store, keeping xstore's own keys."""
+    if mode == "r":
+        address = replace.pending(address) or address
+    else:
+        replace.finish(address)
+    store = remote_store(address, read_only=mode == "r")
+    if mode == "w":
+        if not sync(store.exists("zarr.json")) and sync(_has_keys(store)):
+            raise StoreError(f"refusing to overwrite {address}: it holds keys but no zarr store")
+        replace.clear(store)
+    return store
+
+
+def store_exists(address: Address | str) -> bool:
+    """True if something is stored at ``address`` (an empty directory is nothing)."""
+    if isinstance(address, str):
+        address = Address(address)
+    if address.remote:
+        return guarded(address.location, "looking for the store", lambda: _remote_exists(address))
+    path = address.path
     if os.path.isdir(path):
         return bool(os.listdir(path))
     return os.path.exists(path)
+
+
+def _remote_exists(address: Address) -> bool:
+    if replace.pending(address) is not None:
+        return True  # a replacement in progress: the new store is complete beside it
+    return sync(_has_keys(remote_store(address, read_only=True)))
 
 
 def is_zarr_directory(path: str) -> bool:
@@ -48,6 +95,7 @@ def remove_partials(folder: str) -> None:
 async def _has_keys(store: Store) -> bool:
     if await store.exists("zarr.json"):
         return True
-    async for _ in store.list_dir(""):
-        return True
+    async for name in store.list_dir(""):
+        if name not in (replace.LEASE, replace.INTENT) and not replace.is_staged_inside(name):
+            return True
     return False

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -15,6 +15,7 @@ from zarr.codecs import BloscCodec, GzipCodec, ZstdCodec
 from zarr.core.buffer import Buffer, default_buffer_prototype
 from zarr.storage import LocalStore, StorePath, WrapperStore
 
+from xstore.backends.zarr import commit
 from xstore.backends.zarr.attrs import COMPLETE, UNLIMITED
 from xstore.backends.zarr.guard import ARRAY_CONFIG
 from xstore.model import STRING
@@ -151,3 +152,24 @@ def compressors(name: str | None, level: int | None) -> list[Any]:
     if name == "blosc":
         return [BloscCodec(cname="zstd", clevel=5 if level is None else level)]
     raise ValueError(f"zarr compression must be None, 'zstd', 'gzip' or 'blosc', not {name!r}")
+
+
+def consolidated_root(
+    nodes: Mapping[Path, Node], listing: Callable[[Path], Mapping[str, Node]]
+) -> dict[str, Any]:
+    """The root ``zarr.json`` with the metadata of every node, as held in memory
+    (``nodes``: the nodes opened so far; ``listing``: a group's children)."""
+    entries: dict[str, Any] = {}
+
+    def walk(group: Path, prefix: str) -> None:
+        for name, obj in listing(group).items():
+            key = f"{prefix}/{zarr_name(name)}" if prefix else zarr_name(name)
+            doc = metadata_doc(nodes.get((*group, name), obj))
+            if isinstance(obj, zarr.Group):
+                entries[key] = commit.empty_consolidated(doc)
+                walk((*group, name), key)
+            else:
+                entries[key] = doc
+
+    walk((), "")
+    return commit.with_consolidated(metadata_doc(nodes[()]), entries)

@@ -2,15 +2,19 @@
 
 A block write only ever writes records that every member has (complete frames), so
 on disk the members always have equal lengths -- plain netCDF readers would
-otherwise pad the shorter ones with fill values.  This module keeps the sets and
-checks where a new shared record dimension may go (no name with two sizes on a
-root-to-leaf path of the tree, which xarray refuses).
+otherwise pad the shorter ones with fill values.  This module keeps the sets,
+decides their records per chunk (one number for the whole set, see
+:mod:`xstore.core.chunks`) and checks where a new shared record dimension may go (no
+name with two sizes on a root-to-leaf path of the tree, which xarray refuses).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+import numpy as np
+
+from xstore.core.chunks import lockstep_rows, record_bytes, record_chunks
 from xstore.core.entries import Entry
 from xstore.core.layout import Core
 from xstore.core.series.buffer import Series
@@ -41,6 +45,30 @@ class LockstepSets:
         self._sets[key].remove(series)
         if not self._sets[key]:
             del self._sets[key]
+
+
+def set_rows(core: Core, members: list[Series], storage: np.ndarray, chunk_bytes: int) -> int:
+    """Records per chunk for a new member (stored like ``storage``) of the lockstep set
+    ``members``: the set's (:func:`~xstore.core.chunks.lockstep_rows` of its largest
+    record).  A member with a larger record than all before it makes the rows smaller,
+    and the members are made again with them, as long as none has records on disk and
+    none was committed; otherwise the set keeps its rows."""
+    infos = [core.info(m.node) for m in members]
+    sizes = [record_bytes(i.shape[1:], i.dtype.itemsize) for i in infos]
+    own = record_bytes(storage.shape[1:], storage.dtype.itemsize)
+    rows = lockstep_rows(max([own, *sizes]), chunk_bytes)
+    if not members:
+        return rows
+    if rows >= members[0].chunk_rows:
+        return members[0].chunk_rows
+    if any(m.written for m in members) or not all(core.rechunkable(m.node) for m in members):
+        return members[0].chunk_rows
+    for member, info in zip(members, infos, strict=True):
+        core.rechunk_empty(
+            member.node, record_chunks(info.shape[1:], info.dtype.itemsize, chunk_bytes, rows)
+        )
+        member.chunk_rows = rows
+    return rows
 
 
 def adopt_members(

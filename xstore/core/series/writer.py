@@ -34,7 +34,7 @@ from xstore.core.chunks import DEFAULT_CHUNK_BYTES, record_chunks
 from xstore.core.entries import Entry, Resolved
 from xstore.core.layout import Core
 from xstore.core.series.buffer import Series
-from xstore.core.series.lockstep import LockstepSets, adopt_members, check_new_member
+from xstore.core.series.lockstep import LockstepSets, adopt_members, check_new_member, set_rows
 from xstore.core.series.none_records import NoneRecords, check_dim
 from xstore.core.series.nulls import NoneRanges
 from xstore.core.series.records import (
@@ -292,19 +292,14 @@ class SeriesWriter(Rewriting, NoneRecords):
                 f"{key!r} is named like its record_dim, so it is that dimension's coordinate: "
                 f"its records must be scalars, not of shape {block.shape[1:]}"
             )
+        rows = None  # records per chunk: the series' own, or its lockstep set's
         if record_dim is not None:
-            dims[0] = record_dim
-            check_new_member(
-                core,
-                self._lockstep,
-                parent,
-                core.record_dim_name(record_dim),
-                record_dim,
-                key,
-                self._series.__contains__,
-                self._adopt,
-                records,
-            )
+            dims[0], known = record_dim, self._series
+            stored_dim = core.record_dim_name(record_dim)
+            args = (parent, stored_dim, record_dim, key, known.__contains__, self._adopt)
+            check_new_member(core, self._lockstep, *args, records)
+            members = self._lockstep.get(parent, stored_dim) or []
+            rows = set_rows(core, members, storage, self.chunk_bytes)
         var_attrs = dict(extra)
         if naming is not None and naming.attrs:
             ctx = self._codecs.encoder(f"{key!r}.attrs")
@@ -312,7 +307,7 @@ class SeriesWriter(Rewriting, NoneRecords):
             ctx.report()
         if codec is not None:
             var_attrs.update(codec_var_attrs(attrs or {}, codec, self._codecs.encoder(key)))
-        chunks = record_chunks(storage.shape[1:], storage.dtype.itemsize, self.chunk_bytes)
+        chunks = record_chunks(storage.shape[1:], storage.dtype.itemsize, self.chunk_bytes, rows)
         core.write_node(
             parent, name, Var(storage, var_attrs, tuple(dims), growable=True), chunks=chunks
         )

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import difflib
 import os
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from xstore.backends import registry
+from xstore.backends.address import address_of
 from xstore.faces.api import open as open_store
 from xstore.faces.store import Store
 
@@ -27,21 +29,27 @@ class IODriver:
 
     def __init__(
         self,
-        file_name: str | os.PathLike[str],
+        file_name: str | os.PathLike[str] | Any,
         access_mode: str | None = None,
         *,
         allow_pickle: bool = False,
+        storage_options: Mapping[str, Any] | None = None,
         **options: Any,
     ) -> None:
-        location = os.fspath(file_name)
+        address = address_of(file_name, storage_options)
         if access_mode is None:
-            access_mode = "a" if registry.get(self.backend).exists(location) else "w"
+            access_mode = "a" if registry.get(self.backend).exists(address) else "w"
         elif access_mode not in _MODES:
             raise ValueError(f"access_mode must be one of {_MODES} or None, not {access_mode!r}")
         self._store = open_store(
-            location, access_mode, backend=self.backend, allow_pickle=allow_pickle, **options
+            file_name,
+            access_mode,
+            backend=self.backend,
+            allow_pickle=allow_pickle,
+            storage_options=storage_options,
+            **options,
         )
-        self._file_name = location
+        self._file_name = address.location
         self._access_mode = access_mode
 
     @property

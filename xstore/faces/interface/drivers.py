@@ -220,8 +220,9 @@ class NetCDFIODriver(_Driver):
 
 
 class ZarrIODriver(_Driver):
-    """A zarr store (directory, ``.zip`` or fsspec URL) for :class:`StorageInterface`;
-    see :class:`NetCDFIODriver` for the arguments.  ``get_directory`` gives
+    """A zarr store (directory, ``.zip``, fsspec URL or zarr store object) for
+    :class:`StorageInterface`; see :class:`NetCDFIODriver` for the arguments, and
+    ``storage_options`` (fsspec's, for a URL) as in :func:`xstore.open`.  ``get_directory`` gives
     :class:`xstore.Group` objects (zarr has no netCDF Dataset to hand out)."""
 
     backend = "zarr"
