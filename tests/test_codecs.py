@@ -69,7 +69,8 @@ def test_dataclasses(codec_case: Case) -> None:
 def test_dataclass_field_without_encoding_is_pickled_alone(tmp_path: Path) -> None:
     value = Settings(1.0, inner={"f": lambda x: x + 1})
     path = tmp_path / "d.h5"
-    xstore.save({"v": value}, path)
+    with pytest.warns(xstore.PickleFallbackWarning, match=r"data\['v'\]\['inner'\]\['f'\]"):
+        xstore.save({"v": value}, path)
     with pytest.raises(xstore.PickleNotAllowedError, match=r"data\['v'\]\['inner'\]\['f'\]"):
         xstore.load(path)
     assert xstore.load(path, allow_pickle=True)["v"].inner["f"](1) == 2
@@ -142,11 +143,15 @@ def test_fallbacks_to_cloudpickle(tmp_path: Path) -> None:
         "big int": 2**80,
         "non-str keys": {1: "a", (2, 3): "b"},
         "object array": np.array([1, "a", None], dtype=object),
-        "ordered": __import__("collections").OrderedDict(a=1),
+        "ordered": __import__("collections").OrderedDict({1: "non-str key"}),
         "range": range(3),
     }
     path = tmp_path / "p.h5"
-    xstore.save(values, path)
+    with pytest.warns(xstore.PickleFallbackWarning) as warned:
+        xstore.save(values, path)
+    assert len(warned) == 1  # one warning naming every pickled key path
+    for key in values:
+        assert f"data[{key!r}]" in str(warned[0].message)
     out = xstore.load(path, allow_pickle=True)
     assert out["lambda"](2) == 4
     for key in ("big int", "non-str keys", "range"):
@@ -191,5 +196,6 @@ def test_xarray_values(codec_case: Case) -> None:
 
 def test_datasets_xarray_cannot_encode_fall_back_to_pickle(tmp_path: Path) -> None:
     stacked = _dataset()[["temp"]].stack(point=("time", "site"))
-    out = round_trip(stacked, tmp_path, allow_pickle=True)
+    with pytest.warns(xstore.PickleFallbackWarning, match=r"data\['v'\] \(Dataset\)"):
+        out = round_trip(stacked, tmp_path, allow_pickle=True)
     assert_identical(stacked, out)

@@ -716,7 +716,7 @@ def test_stores_written_elsewhere_read_through_the_interface(case: Case) -> None
 
 def test_pickled_values_stay_gated(case: Case) -> None:
     path = case.path()
-    with case.interface(path) as si:
+    with case.interface(path) as si, pytest.warns(xstore.PickleFallbackWarning, match="fn"):
         si.fn.write(lambda x: x + 1)
     with case.interface(path, "r") as si, pytest.raises(xstore.PickleNotAllowedError):
         si.fn.read()

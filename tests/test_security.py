@@ -42,7 +42,8 @@ class WithState:
 def test_pickled_values_are_refused_without_consent(case: Case, tmp_path: Path) -> None:
     marker = tmp_path / "ran"
     path = case.path()
-    case.save({"safe": 1, "run": {"fn": Payload(marker), "ok": 2}, "obj": WithState(3)}, path)
+    with pytest.warns(xstore.PickleFallbackWarning, match=r"data\['run'\]\['fn'\]"):
+        case.save({"safe": 1, "run": {"fn": Payload(marker), "ok": 2}, "obj": WithState(3)}, path)
     assert not marker.exists()
     with pytest.raises(xstore.PickleNotAllowedError) as info:
         xstore.load(path)
@@ -65,7 +66,7 @@ def test_pickled_values_are_refused_without_consent(case: Case, tmp_path: Path) 
 def test_pickled_attributes_are_gated(case: Case, tmp_path: Path) -> None:
     marker = tmp_path / "ran"
     path = case.path()
-    with case.open(path, "w") as store:
+    with case.open(path, "w") as store, pytest.warns(xstore.PickleFallbackWarning):
         store.attrs["payload"] = Payload(marker)
         store.attrs["plain"] = "ok"
     with case.open(path, "r") as store:

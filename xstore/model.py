@@ -30,8 +30,9 @@ PICKLE = "_xs_pickle"  # base64 cloudpickle of a small pickled value
 SEQ = "_xs_seq"  # insertion position of a node among its siblings
 FORMAT = "_xs_format"  # root only: the xstore format version
 INFO = "_xs_info"  # codec-specific JSON (e.g. xarray names, variable order)
+CF = "_xs_cf"  # JSON list of the CF attributes xstore added for plain readers (not the user's)
 
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "2"
 
 #: dtypes every backend stores as they are (native byte order)
 STORABLE_DTYPES = frozenset(

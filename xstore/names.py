@@ -11,6 +11,7 @@ start with ``_xs_`` and can never be produced by a user key, so the two never co
 from __future__ import annotations
 
 import hashlib
+import re
 import unicodedata
 
 ESCAPE_PREFIX = "_x_"
@@ -45,6 +46,41 @@ def encode_name(name: str) -> str:
     """The on-disk name of a user key (identity for ordinary names)."""
     if _is_plain(name):
         return name
+    return escape_name(name)
+
+
+#: attribute names netCDF-C reserves (it refuses them, or a file with one becomes unreadable)
+_RESERVED_ATTRS = frozenset(
+    {
+        "CLASS",
+        "NAME",
+        "DIMENSION_LIST",
+        "REFERENCE_LIST",
+        "_Codecs",
+        "_Format",
+        "_IsNetcdf4",
+        "_NCProperties",
+        "_Netcdf4Coordinates",
+        "_Netcdf4Dimid",
+        "_SuperblockVersion",
+        "_nc3_strict",
+        "_QuantizeBitGroomNumberOfSignificantDigits",
+        "_QuantizeGranularBitRoundNumberOfSignificantDigits",
+        "_QuantizeBitRoundNumberOfSignificantBits",
+    }
+)
+
+
+def encode_attr_name(name: str) -> str:
+    """The on-disk name of a user attribute: as :func:`encode_name`, and names a
+    backend reserves for its own attributes (``CLASS``, ``_NCProperties``, ...) are
+    escaped too."""
+    return escape_name(name) if name in _RESERVED_ATTRS else encode_name(name)
+
+
+def escape_name(name: str) -> str:
+    """The escaped on-disk form of ``name`` (``_x_`` and percent-encoding), even for a
+    name every backend could store as it is: :func:`decode_name` gives ``name`` back."""
     raw = name.encode("utf-8", "surrogatepass")
     out = ESCAPE_PREFIX + "".join(chr(b) if chr(b) in _SAFE_ESCAPED else f"%{b:02X}" for b in raw)
     if len(out) > MAX_NAME_BYTES:
@@ -56,9 +92,12 @@ def decode_name(stored: str) -> str:
     """The user key of an on-disk name (inverse of :func:`encode_name`).
 
     ``ValueError`` for an escaped name xstore would never write (a bad escape, or a
-    second spelling of a name, which could pass for another key): such a name is
-    damage or was crafted.  (Entries of a stored dict may be any str, ``""`` and
-    ``"a/b"`` included; :func:`check_key_name` says what a group's key may be.)
+    spelling that is neither :func:`encode_name`'s nor :func:`escape_name`'s): such
+    a name is damage or was crafted.  (Format 2 escapes a plain name where it would
+    meet a generated dimension name or a reserved attribute, so both spellings are
+    valid; the index refuses a group holding one key under both.)  (Entries of a
+    stored dict may be any str, ``""`` and ``"a/b"`` included; :func:`check_key_name`
+    says what a group's key may be.)
     """
     if not stored.startswith(ESCAPE_PREFIX):
         return stored
@@ -79,7 +118,7 @@ def decode_name(stored: str) -> str:
         name = raw.decode("utf-8", "surrogatepass")
     except UnicodeDecodeError as exc:
         raise ValueError(f"the stored name {stored!r} is not escaped UTF-8") from exc
-    if encode_name(name) != stored:
+    if encode_name(name) != stored and escape_name(name) != stored:
         raise ValueError(f"the stored name {stored!r} is not one xstore writes (crafted?)")
     return name
 
@@ -116,8 +155,36 @@ def split_key(key: object) -> Path:
     return parts
 
 
+#: the dimension names format 2 gives axes nobody named: ``dim_<length>``, and
+#: ``dim_<length>_<k>`` for the k-th repeat of that length within one variable
+_GENERATED_DIM = re.compile(r"dim_(0|[1-9][0-9]*)(?:_([1-9][0-9]*))?")
+
+
+def generated_dim(length: int, repeat: int = 0) -> str:
+    """The name of every unnamed axis of ``length`` (format 2): ``dim_<length>``; a
+    variable's further unnamed axes of the same length (``repeat`` > 0) get
+    ``dim_<length>_<repeat>`` (xarray does not support a dimension twice in one
+    variable)."""
+    return f"dim_{length}" if not repeat else f"dim_{length}_{repeat}"
+
+
+def fallback_dim(length: int, repeat: int = 0) -> str:
+    """The name an unnamed axis gets where :func:`generated_dim` is taken (a variable of
+    that name in its group, or a user's dimension of that name and another length on
+    its root-to-leaf path); no user name can be stored as it."""
+    return INTERNAL_PREFIX + generated_dim(length, repeat)
+
+
+def generated_length(name: str) -> int | None:
+    """The length ``name`` stands for if it has the form of :func:`generated_dim`."""
+    match = _GENERATED_DIM.fullmatch(name)
+    return None if match is None else int(match[1])
+
+
 def dimension_name(depth: int, stored_var: str, axis: int) -> str:
-    """A generated dimension name, unique on every root-to-leaf path of the tree.
+    """A dimension name of its own for one axis, unique on every root-to-leaf path of
+    the tree: how format 1 names every unnamed axis, and format 2 the record axis of a
+    series without a ``record_dim`` (it grows, so no other variable may share it).
 
     Variables of one group have distinct names and groups on one root-to-leaf path
     have distinct depths, so ``(depth, variable, axis)`` never repeats along a path;

@@ -11,26 +11,35 @@ float16                float32
 complex64/128          float32/64 with a trailing (real, imag) axis of length 2
 str (``U``)            variable-length UTF-8 strings; uint32 code points if an
                        element holds NUL or a lone surrogate
-object (only str)      variable-length UTF-8 strings
+object (only str),     variable-length UTF-8 strings
+numpy StringDType
 bytes (``S``), void,   uint8 with a trailing axis of the item size
 long double, other
 non-native byte order  the same values in native byte order
 =====================  ==============================================================
+
+The CF attributes an encoding writes for plain readers (``units``, ``calendar``,
+``dtype``) are listed in ``_xs_cf``: they are part of the value, not the user's
+metadata (a user attribute of the same name wins, and then plain readers see the raw
+form).
 """
 
 from __future__ import annotations
 
 import ast
+import json
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-from xstore.model import DTYPE, STORABLE_DTYPES, string_array
+from xstore.model import CF, DTYPE, STORABLE_DTYPES, string_array
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
-#: CF attributes the array encodings below write (beside ``_xs_dtype``): part of the
-#: value, not metadata
+#: CF attributes the array encodings below may write (beside ``_xs_dtype``); format-1
+#: stores did not list them in ``_xs_cf``
 ENCODING_ATTRS = ("units", "calendar", "dtype")
+STRINGS = np.dtype("T")  # numpy's variable-width StringDType (without an NA object)
 _CF_UNITS = {
     "ns": "nanoseconds",
     "us": "microseconds",
@@ -45,6 +54,8 @@ EPOCH = "1970-01-01T00:00:00"
 
 def dtype_to_str(dtype: np.dtype) -> str:
     """A string that :func:`dtype_from_str` turns back into exactly ``dtype``."""
+    if dtype.kind == "T":
+        return "T"
     text = dtype.str
     if np.dtype(text) == dtype and dtype.names is None:
         return text
@@ -75,12 +86,44 @@ def is_vlen_safe(text: str) -> bool:
 
 
 def is_encodable(arr: np.ndarray) -> bool:
-    """True if ``arr`` has an exact encoding: any dtype without Python objects, or an
-    object array holding only ``str`` (as pandas and xarray often produce)."""
-    if arr.dtype == object:
+    """True if ``arr`` has an exact encoding: any dtype without Python objects, an
+    object array holding only ``str`` (as pandas and xarray often produce), or a
+    StringDType array without an NA object."""
+    if arr.dtype == object or arr.dtype.kind == "T":
+        if arr.dtype.kind == "T" and arr.dtype != STRINGS:
+            return False  # an NA object (None, NaN, ...) has no exact string form
         items = arr.ravel().tolist()
         return all(type(x) is str and is_vlen_safe(x) for x in items)
     return not arr.dtype.hasobject
+
+
+def cf_names(attrs: Mapping[str, Any]) -> set[str]:
+    """Stored names of the attributes an encoding added for plain readers (``_xs_cf``;
+    format 1: the CF attributes of any array with an ``_xs_dtype``)."""
+    listed = attrs.get(CF)
+    if listed is not None:
+        return set(json.loads(str(listed)))
+    return {n for n in ENCODING_ATTRS if n in attrs} if DTYPE in attrs else set()
+
+
+def with_encoding(raw: dict[str, Any], encoding: Mapping[str, Any]) -> dict[str, Any]:
+    """``raw`` (a variable's user attributes) plus the attributes of its encoding (as
+    :func:`encode_array` returns them, ``_xs_cf`` naming the CF ones): a CF attribute
+    only where ``raw`` has none of that name, and ``_xs_cf`` lists those added."""
+    cf = set(json.loads(str(encoding[CF]))) if CF in encoding else set()
+    out = dict(raw)
+    added = []
+    for name, value in encoding.items():
+        if name == CF:
+            continue
+        if name in cf:
+            if name in out:
+                continue  # the user's attribute wins; plain readers see the raw form
+            added.append(name)
+        out[name] = value
+    if added:
+        out[CF] = json.dumps(added)
+    return out
 
 
 def _raw_bytes(arr: np.ndarray) -> np.ndarray:
@@ -100,6 +143,7 @@ def encode_array(arr: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
     attrs: dict[str, Any] = {DTYPE: dtype_to_str(dtype)}
     if kind == "b":
         attrs["dtype"] = "bool"
+        attrs[CF] = '["dtype"]'
         return arr.astype(np.int8), attrs
     if kind in "iu" or (kind == "f" and dtype.itemsize in (2, 4, 8)):
         target = np.float32 if kind == "f" and dtype.itemsize == 2 else dtype.newbyteorder("=")
@@ -120,9 +164,12 @@ def encode_array(arr: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
             else:
                 attrs["units"] = _CF_UNITS[unit]
                 attrs["dtype"] = f"timedelta64[{unit}]"
+            attrs[CF] = json.dumps([k for k in ENCODING_ATTRS if k in attrs])
         return data, attrs
     if kind == "O":  # only str elements (see is_encodable)
         return arr, attrs
+    if kind == "T":  # only str elements, no NA object (see is_encodable)
+        return string_array(arr.ravel().tolist(), arr.shape), attrs
     if kind == "U":
         items = arr.ravel().tolist()
         if all(map(is_vlen_safe, items)):
@@ -154,6 +201,8 @@ def decode_array(data: np.ndarray, attrs: dict[str, Any]) -> np.ndarray:
         return np.asarray(data).astype(np.int64).view(dtype.newbyteorder("=")).astype(dtype)
     if kind == "O":
         return np.asarray(data).astype(object)
+    if kind == "T":
+        return np.asarray(data).astype(dtype)
     if kind == "U" and np.asarray(data).dtype.kind in "OUT":
         return np.asarray(data).astype(dtype)
     if kind == "U":

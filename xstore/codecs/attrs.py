@@ -20,10 +20,11 @@ import numpy as np
 from xstore.codecs import jsontag
 from xstore.codecs.arrays import dtype_to_str, fits_int64, is_vlen_safe
 from xstore.codecs.context import DecodeContext, EncodeContext
-from xstore.model import ATTR_TYPES, STORABLE_DTYPES
-from xstore.names import decode_name, encode_name, is_internal
+from xstore.model import ATTR_TYPES, CF, STORABLE_DTYPES
+from xstore.names import decode_name, encode_attr_name, escape_name, is_internal
 
 _PYTHON = {bool: ("bool", np.int8), int: ("int", np.int64), float: ("float", np.float64)}
+FILL_VALUE = "_FillValue"
 
 
 def encode_value(value: Any, ctx: EncodeContext) -> tuple[Any, str | None]:
@@ -68,14 +69,17 @@ def decode_value(raw: Any, note: str | None, ctx: DecodeContext) -> Any:
     raise TypeError(f"unknown attribute encoding {note!r} at {ctx.path}")
 
 
-def encode_attrs(attrs: Mapping[str, Any], ctx: EncodeContext) -> dict[str, Any]:
-    """Raw attributes (stored names) for user attributes, with the ``_xs_attrs`` note."""
+def encode_attrs(
+    attrs: Mapping[str, Any], ctx: EncodeContext, escaped: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """Raw attributes (stored names) for user attributes, with the ``_xs_attrs`` note;
+    the names in ``escaped`` are stored escaped (ordinary attributes to every backend)."""
     raw: dict[str, Any] = {}
     notes: dict[str, str] = {}
     for key, value in attrs.items():
         if not isinstance(key, str):
             raise TypeError(f"attribute names must be str, not {key!r} at {ctx.path}")
-        name = encode_name(key)
+        name = escape_name(key) if key in escaped else encode_attr_name(key)
         with ctx.attr(key):
             raw[name], note = encode_value(value, ctx)
         if note is not None:
@@ -85,12 +89,38 @@ def encode_attrs(attrs: Mapping[str, Any], ctx: EncodeContext) -> dict[str, Any]
     return raw
 
 
+def _fits(raw: Any, dtype: np.dtype) -> bool:
+    """True if the raw attribute value survives being cast to ``dtype`` and back."""
+    if dtype.kind not in "biuf" or not isinstance(raw, np.generic) or raw.dtype.kind not in "biuf":
+        return False
+    with np.errstate(all="ignore"):
+        back = np.asarray(raw).astype(dtype).astype(raw.dtype)
+    return bool(np.array_equal(back, raw, equal_nan=raw.dtype.kind == "f"))
+
+
+def variable_attrs(
+    attrs: Mapping[str, Any], storage: np.dtype, ctx: EncodeContext
+) -> dict[str, Any]:
+    """Raw attributes of a variable stored as ``storage``.  A ``_FillValue`` becomes the
+    variable's fill value (netCDF and zarr keep it in the variable's dtype) only if
+    that dtype holds it exactly; any other is stored as an ordinary attribute under
+    its escaped name, so that it comes back as it was."""
+    if FILL_VALUE in attrs:
+        with ctx.attr(FILL_VALUE):
+            raw, _ = encode_value(attrs[FILL_VALUE], ctx)
+        if not _fits(raw, storage):
+            return encode_attrs(attrs, ctx, frozenset({FILL_VALUE}))
+    return encode_attrs(attrs, ctx)
+
+
 def decode_attrs(raw: Mapping[str, Any], ctx: DecodeContext) -> dict[str, Any]:
-    """User attributes from raw ones (xstore's own ``_xs_`` attributes are left out)."""
+    """User attributes from raw ones: xstore's own ``_xs_`` attributes and the CF
+    attributes an encoding added (listed in ``_xs_cf``) are left out."""
     notes = json.loads(raw[ATTR_TYPES]) if ATTR_TYPES in raw else {}
+    added = set(json.loads(str(raw[CF]))) if CF in raw else set()
     out: dict[str, Any] = {}
     for name, value in raw.items():
-        if is_internal(name):
+        if is_internal(name) or name in added:
             continue
         key = decode_name(name)
         with ctx.attr(key):

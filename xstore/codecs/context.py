@@ -21,9 +21,12 @@ import numpy as np
 from xstore.codecs.classes import trust_names
 from xstore.errors import (
     MissingCodecError,
+    PickleFallbackWarning,
     PickleNotAllowedError,
     StoreError,
     VersionMismatchError,
+    VersionWarning,
+    warn,
 )
 from xstore.model import Node, Tree
 
@@ -69,9 +72,10 @@ class Dispatch(Protocol):
     def json_extension(self, tag: str) -> JsonExtension | None: ...
 
 
-#: makes a writable in-memory group for the Storable protocol, and a function that
-#: returns its contents as a Tree
-ScratchGroup = Callable[[], tuple[Any, Callable[[], Tree]]]
+#: makes a writable in-memory group for the Storable protocol (under the policy and
+#: key path of the given context), and a function that returns its contents as a Tree
+ScratchGroup = Callable[["EncodeContext"], tuple[Any, Callable[[], Tree]]]
+VERSION_POLICIES = ("warn", "strict", "ignore")
 #: makes a read-only group over a Tree (what ``_restore`` receives)
 GroupOver = Callable[[Tree, "DecodeContext"], Any]
 
@@ -125,22 +129,32 @@ class Codecs:
         *,
         allow_pickle: bool = False,
         location: str = "",
+        version_policy: str = "warn",
         trust: Iterable[str] = (),
     ) -> DecodeContext:
-        return DecodeContext(self, root, allow_pickle=allow_pickle, location=location, trust=trust)
+        return DecodeContext(
+            self,
+            root,
+            allow_pickle=allow_pickle,
+            location=location,
+            version_policy=version_policy,
+            trust=trust,
+        )
 
 
 class EncodeContext(_KeyPath):
     """Policy and position while encoding one value.
 
-    ``pickle_ok`` is False for the JSON mode and JSON attributes, where anything
-    that would need pickle is a ``TypeError``.
+    ``pickle_ok`` is False for the JSON mode, JSON attributes and ``pickle=False``,
+    where anything that would need pickle is a ``TypeError``.  The key paths of what
+    was pickled are collected in :attr:`pickled` (:meth:`report` warns about them).
     """
 
     def __init__(self, codecs: Codecs, root: str = "data", *, pickle_ok: bool = True) -> None:
         super().__init__(root)
         self.codecs = codecs
         self.pickle_ok = pickle_ok
+        self.pickled: list[str] = []
 
     @property
     def dispatch(self) -> Dispatch:
@@ -161,14 +175,35 @@ class EncodeContext(_KeyPath):
     def scratch_group(self) -> tuple[Any, Callable[[], Tree]]:
         if self.codecs.scratch_group is None:
             raise TypeError(f"the Storable protocol needs a group to store into ({self.path})")
-        return self.codecs.scratch_group()
+        return self.codecs.scratch_group(self)
 
     def pickle(self, value: object) -> bytes:
-        """cloudpickle bytes of ``value``; a failure is a ``TypeError`` naming the key path."""
+        """cloudpickle bytes of ``value`` (the value has no native encoding); a failure,
+        or a context that refuses pickle, is a ``TypeError`` naming the key path."""
+        if not self.pickle_ok:
+            raise self.type_error(
+                value, "it has no native encoding and pickling is off here (pickle=False, or json)"
+            )
         try:
-            return bytes(cloudpickle.dumps(value))
+            blob = bytes(cloudpickle.dumps(value))
         except Exception as exc:  # pickling fails in many ways; all mean "cannot store"
             raise self.type_error(value, f"cloudpickle failed: {exc}") from exc
+        self.pickled.append(f"{self.path} ({type(value).__qualname__})")
+        return blob
+
+    def report(self, paths: list[str] | None = None) -> None:
+        """Warn (:class:`~xstore.PickleFallbackWarning`) about what was pickled."""
+        paths = self.pickled if paths is None else paths
+        if paths:
+            shown = ", ".join(paths[:10]) + (
+                f" and {len(paths) - 10} more" if len(paths) > 10 else ""
+            )
+            warn(
+                PickleFallbackWarning(
+                    f"stored with cloudpickle (no native encoding): {shown}; reading needs "
+                    "allow_pickle=True, and pickle=False makes this a TypeError"
+                )
+            )
 
     def type_error(self, value: object, why: str = "") -> TypeError:
         reason = f": {why}" if why else ""
@@ -189,15 +224,22 @@ class DecodeContext(_KeyPath):
         *,
         allow_pickle: bool = False,
         location: str = "",
+        version_policy: str = "warn",
         trust: Iterable[str] = (),
     ) -> None:
         super().__init__(root)
+        if version_policy not in VERSION_POLICIES:
+            raise ValueError(
+                f"version_policy must be one of {VERSION_POLICIES}, not {version_policy!r}"
+            )
         self.codecs = codecs
         self.allow_pickle = allow_pickle
         self.location = location
+        self.version_policy = version_policy
         self.trust = trust_names(trust)
         self.refused: list[str] = []
         self.refused_modules: list[str] = []
+        self.versions: list[str] = []  # restored objects whose version differs
 
     @property
     def dispatch(self) -> Dispatch:
@@ -253,6 +295,31 @@ class DecodeContext(_KeyPath):
         return StoreError(
             f"{where}{store} cannot be read back (damaged or crafted?): {type(exc).__name__}: {exc}"
         )
+
+    def check_version(self, spec: str, stored: Any, current: Any) -> None:
+        """A restored object's class was stored at version ``stored`` and is now at
+        ``current``: by the version policy, raise, note it for :meth:`finish`, or not."""
+        if stored is None or stored == current:
+            return
+        what = f"{self.path}: {spec} was stored at version {stored!r}, it is now {current!r}"
+        if self.version_policy == "strict":
+            where = f" in {self.location}" if self.location else ""
+            raise VersionMismatchError(f"{what}{where} (version_policy='strict')")
+        if self.version_policy == "warn":
+            self.versions.append(what)
+
+    def finish(self) -> None:
+        """The value is decoded: raise for refused pickles, warn about versions."""
+        self.raise_if_refused()
+        if self.versions:
+            shown = "; ".join(self.versions[:10])
+            more = f" (and {len(self.versions) - 10} more)" if len(self.versions) > 10 else ""
+            warn(
+                VersionWarning(
+                    f"restored objects whose class changed version: {shown}{more}; they were "
+                    "restored anyway (version_policy='strict' refuses, 'ignore' is silent)"
+                )
+            )
 
 
 Encoder = Callable[[Any], tuple[Any, Mapping[str, Any]]]

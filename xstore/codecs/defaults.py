@@ -13,7 +13,17 @@ import dataclasses
 import numpy as np
 import xarray as xr
 
-from xstore.codecs import builtin, objects, openmm_units, records, xarray_
+from xstore.codecs import (
+    builtin,
+    jsontag,
+    masked,
+    objects,
+    openmm_units,
+    pandas_,
+    records,
+    stdlib,
+    xarray_,
+)
 from xstore.codecs.classes import class_spec
 from xstore.codecs.context import Decoder, Encoder
 from xstore.codecs.registry import Registry
@@ -36,9 +46,14 @@ REGISTRY = Registry(
         xr.Dataset: xarray_.DATASET_CODEC,
         xr.DataArray: xarray_.DATAARRAY_CODEC,
         xr.DataTree: xarray_.DATATREE_CODEC,
+        np.ma.MaskedArray: masked.MASKED,
+        **stdlib.EXACT,
+        **pandas_.EXACT,
     },
     fallbacks=[
         (lambda v: isinstance(v, np.generic), builtin.NPSCALAR),
+        (stdlib.is_enum_member, stdlib.ENUM),
+        (lambda v: isinstance(v, pandas_.INDEX_TYPES), pandas_.INDEX_CODEC),
         (lambda v: objects.storable_spec(v) is not None, objects.STORABLE_CODEC),
         (
             lambda v: dataclasses.is_dataclass(v) and not isinstance(v, type),
@@ -48,7 +63,21 @@ REGISTRY = Registry(
     ],
     pickle=objects.PICKLE_CODEC,
     decode_only=[builtin.STR_BYTES, records.RECORDS],
-    json_extensions=[objects.STORABLE_JSON, objects.DATACLASS_JSON, *xarray_.JSON_EXTENSIONS],
+    json_extensions=[
+        objects.STORABLE_JSON,
+        objects.DATACLASS_JSON,
+        *xarray_.JSON_EXTENSIONS,
+        *(
+            jsontag.node_extension(codec, lambda v, t=cls: type(v) is t)  # type: ignore[misc]
+            for cls, codec in {
+                **stdlib.EXACT,
+                **pandas_.EXACT,
+                np.ma.MaskedArray: masked.MASKED,
+            }.items()
+        ),
+        jsontag.node_extension(stdlib.ENUM, stdlib.is_enum_member),
+        jsontag.node_extension(pandas_.INDEX_CODEC, lambda v: isinstance(v, pandas_.INDEX_TYPES)),
+    ],
 )
 REGISTRY.register_lazy(openmm_units.MODULE, openmm_units.QUALNAME, openmm_units.codec)
 

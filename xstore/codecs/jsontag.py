@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from xstore.codecs.arrays import dtype_from_str, dtype_to_str, is_encodable
-from xstore.codecs.context import DecodeContext, EncodeContext
+from xstore.codecs.context import Codec, DecodeContext, EncodeContext
 from xstore.model import Node, Tree, Var, string_array
 
 TAG = "__xstore__"
@@ -45,7 +45,7 @@ def array_to_json(arr: np.ndarray) -> dict[str, Any]:
     out: dict[str, Any] = {"dtype": dtype_to_str(arr.dtype), "shape": list(arr.shape)}
     kind, size = arr.dtype.kind, arr.dtype.itemsize
     flat = arr.ravel()
-    if kind in "biuUO":
+    if kind in "biuUOT":
         out["data"] = flat.tolist()
     elif kind == "f" and size <= 8:
         out["data"] = [_float(x) for x in flat.astype(np.float64).tolist()]
@@ -76,6 +76,8 @@ def array_from_json(obj: dict[str, Any]) -> np.ndarray:
         return np.array(data, dtype=np.int64).view(dtype).reshape(shape)
     if kind == "O":
         return string_array(data, shape)
+    if kind == "T":
+        return string_array(data, shape).astype(dtype)
     return np.array(data, dtype=dtype).reshape(shape)
 
 
@@ -92,6 +94,21 @@ class Extension:
     accepts: Callable[[Any], bool]
     encode: Callable[[Any, EncodeContext], dict[str, Any]]
     decode: Callable[[dict[str, Any], DecodeContext], Any]
+
+
+def node_extension(codec: Codec, accepts: Callable[[Any], bool]) -> Extension:
+    """JSON support for the values of ``codec``: its node, written as JSON."""
+
+    def encode(value: Any, ctx: EncodeContext) -> dict[str, Any]:
+        node = codec.encode(value, ctx)
+        if node is None:
+            raise ctx.type_error(value, "it has no exact form and this mode does not allow pickle")
+        return {"node": node_to_json(node, ctx)}
+
+    def decode(obj: dict[str, Any], ctx: DecodeContext) -> Any:
+        return codec.decode(node_from_json(obj["node"], ctx), ctx)
+
+    return Extension(codec.tag, accepts, encode, decode)
 
 
 def to_json(value: Any, ctx: EncodeContext) -> Any:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import sys
 from typing import Any
 
 import numpy as np
@@ -54,7 +55,27 @@ def _version_attr(value: Any, ctx: EncodeContext) -> dict[str, Any]:
     version = object_version(value)
     if version is None:
         return {}
-    return {VERSION: jsontag.dumps(version, ctx.strict())}
+    try:
+        return {VERSION: jsontag.dumps(version, ctx.strict())}
+    except TypeError:
+        return {}  # a version JSON cannot hold is not recorded (nothing to compare)
+
+
+def class_version(cls: type) -> Any:
+    """The version of a class now: its ``__version__``, else its top-level package's."""
+    version = getattr(cls, "__version__", None)
+    if version is not None:
+        return version
+    top = cls.__module__.partition(".")[0]
+    return getattr(sys.modules.get(top), "__version__", None)
+
+
+def _check_version(node: Node, cls: type, ctx: DecodeContext) -> Any:
+    """The version stored with an object of ``cls`` (checked against the class's by the
+    version policy of ``ctx``)."""
+    stored = jsontag.loads(str(node.attrs[VERSION]), ctx) if VERSION in node.attrs else None
+    ctx.check_version(str(node.attrs[CLASS]), stored, class_version(cls))
+    return stored
 
 
 def _storable_tree(value: Any, ctx: EncodeContext) -> Tree | None:
@@ -72,7 +93,7 @@ def _restore_storable(node: Node, ctx: DecodeContext) -> Any:
     cls = _import(node, STORABLE, ctx)
     if isinstance(cls, RestoreRefused):
         return ctx.refuse(cls.module)
-    version = jsontag.loads(str(node.attrs[VERSION]), ctx) if VERSION in node.attrs else None
+    version = _check_version(node, cls, ctx)
     assert isinstance(node, Tree)
     return cls._restore(ctx.group_over(node), version)  # type: ignore[attr-defined]
 
@@ -125,13 +146,14 @@ def _encode_dataclass(value: Any, ctx: EncodeContext) -> Node | None:
     children = {
         f.name: ctx.encode_at(f.name, getattr(value, f.name)) for f in dataclasses.fields(value)
     }
-    return Tree({TYPE: "dataclass", CLASS: spec}, children)
+    return Tree({TYPE: "dataclass", CLASS: spec, **_version_attr(value, ctx)}, children)
 
 
 def _decode_dataclass(node: Node, ctx: DecodeContext) -> Any:
     cls = _import(node, DATACLASS, ctx)
     if isinstance(cls, RestoreRefused):
         return ctx.refuse(cls.module)
+    _check_version(node, cls, ctx)
     assert isinstance(node, Tree)
     return restore_dataclass(cls, {k: ctx.decode_at(k, v) for k, v in node.children.items()})
 
@@ -147,7 +169,8 @@ def _dataclass_to_json(value: Any, ctx: EncodeContext) -> dict[str, Any]:
         f.name: jsontag.to_json_at(ctx, f.name, getattr(value, f.name))
         for f in dataclasses.fields(value)
     }
-    return {"class": spec, "fields": fields}
+    version = _version_attr(value, ctx)
+    return {"class": spec, "fields": fields, **({"version": version[VERSION]} if version else {})}
 
 
 def _dataclass_from_json(obj: dict[str, Any], ctx: DecodeContext) -> Any:
@@ -155,6 +178,8 @@ def _dataclass_from_json(obj: dict[str, Any], ctx: DecodeContext) -> Any:
         cls = import_class(obj["class"], DATACLASS, allow_any=ctx.allow_pickle, trust=ctx.trust)
     except RestoreRefused as refused:
         return ctx.refuse(refused.module)
+    stored = jsontag.loads(obj["version"], ctx) if "version" in obj else None
+    ctx.check_version(obj["class"], stored, class_version(cls))
     return restore_dataclass(
         cls, {k: jsontag.from_json_at(ctx, k, v) for k, v in obj["fields"].items()}
     )
@@ -209,8 +234,6 @@ GETSTATE_CODEC = Codec("getstate", _encode_getstate, _decode_getstate)
 
 
 def _encode_pickle(value: Any, ctx: EncodeContext) -> Node:
-    if not ctx.pickle_ok:
-        raise ctx.type_error(value, "it would need pickle, which this mode does not allow")
     blob = ctx.pickle(value)
     if len(blob) <= PICKLE_INLINE_LIMIT:
         text = base64.b64encode(blob).decode("ascii")

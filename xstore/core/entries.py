@@ -11,8 +11,14 @@ import numpy as np
 
 from xstore.names import Path
 
-#: group tags a key path can lead through (None: a plain group)
-TRAVERSABLE = frozenset({None, "dict", "records"})
+#: group tags a key path can lead through (None: a plain group): containers, tables
+#: of records, and stored objects (one field of which can be read on its own)
+TRAVERSABLE = frozenset(
+    {None, "dict", "collections.OrderedDict", "records", "dataclass", "storable", "getstate"}
+)
+#: group tags a key path may lead through to write or delete something (what may be
+#: written inside a table of records is decided by its face)
+WRITABLE_THROUGH = frozenset({None, "dict", "collections.OrderedDict", "records"})
 TABLE_TAG = "records"
 
 
@@ -52,6 +58,8 @@ class Resolved:
     depth: int
     entry: Entry | None
     parent_tag: str | None = None  # the type tag of ``parent`` (None: a plain group)
+    #: every group walked through is a plain group or a dict: the key may be written
+    writable: bool = True
 
     @property
     def complete(self) -> bool:

@@ -7,9 +7,9 @@ growing group.  Key order is kept by an ``_xs_seq`` attribute on every child
 (netCDF lists variables and groups separately and zarr lists by name, so neither
 backend keeps it by itself).
 
-Keys are resolved here and nowhere else (:meth:`Core.resolve`): every face walks a
-``/``-separated key by the same rule, through plain groups, stored dicts and tables
-of records (:data:`TRAVERSABLE`).  What a child is (:class:`Kind`) is decided here too.
+Keys are resolved by the core and nowhere else (:meth:`Core.resolve`, from
+:mod:`xstore.core.keys`): every face walks a ``/``-separated key by the same rule.
+Names and dimensions of a write are planned before any I/O (:mod:`xstore.core.plan`).
 """
 
 from __future__ import annotations
@@ -29,44 +29,23 @@ from xstore.core.commits import (
     Ops,
     committed_generation,
     is_staged,
-    parse_seq,
     redo_of,
     seq_attr,
-    virtual_names,
 )
+from xstore.core.dims import DimCache, GroupAround
 from xstore.core.entries import (
-    TABLE_TAG,
-    TRAVERSABLE,
     Entry,
-    Kind,
     PendingRecords,
-    Resolved,
 )
-from xstore.core.plan import Plan, check_dims, has_user_dims, plan_node, same_attr
+from xstore.core.keys import Keys
+from xstore.core.plan import FORMAT_1, Plan, plan_node, record_dim_name, same_attr
 from xstore.core.reading import Reading
 from xstore.errors import StoreError
-from xstore.model import (
-    FORMAT,
-    FORMAT_VERSION,
-    SEQ,
-    STRING,
-    TYPE,
-    Node,
-    Tree,
-    Var,
-    tag_of,
-)
-from xstore.names import (
-    Path,
-    check_key_name,
-    decode_name,
-    encode_name,
-    is_internal,
-    split_key,
-)
+from xstore.model import FORMAT, FORMAT_VERSION, SEQ, STRING, Node, Tree, Var, tag_of
+from xstore.names import Path, encode_name, escape_name
 
 
-class Core(Committing, Reading):
+class Core(Keys, Committing, Reading):
     """The open store below the faces: index, key resolution, node reads and writes.
     Reading variables is :class:`Reading`; the commit protocol (generations, staged
     replacements) is :class:`Committing`."""
@@ -77,10 +56,14 @@ class Core(Committing, Reading):
         self._next_seq: dict[Path, int] = {}
         self._attrs: dict[Path, dict[str, Any]] = {}  # raw attributes, read once per node
         self._records: PendingRecords | None = None
+        self._dims = DimCache(backend.dims)
         self.closed = False
         if new:
             backend.set_attrs((), {FORMAT: FORMAT_VERSION})
         root = backend.attrs(())
+        #: how unnamed axes are named: format-1 stores keep their own naming
+        written = str(root.get(FORMAT, FORMAT_VERSION))
+        self.naming = FORMAT_1 if written == FORMAT_1 else FORMAT_VERSION
         try:
             generation, redo = committed_generation(root), redo_of(root)
         except (ValueError, TypeError) as exc:
@@ -122,98 +105,13 @@ class Core(Committing, Reading):
         written = self.attrs(()).get(FORMAT)
         return None if written is None else str(written)
 
-    # -- the index -----------------------------------------------------------------------
-    def index(self, group: Path) -> dict[str, Entry]:
-        """Children of ``group`` by user name, in key order (loaded on first use).
-        The dict is the core's own: do not change it."""
-        idx = self._index.get(group)
-        if idx is None:
-            idx = self._load_index(group)
-        return idx
-
-    def _load_index(self, group: Path) -> dict[str, Entry]:
-        rows: list[tuple[tuple[int, int], str, Entry]] = []
-        # keys of a plain group below the root were checked when written; the root also
-        # holds the keys of a saved dict, which may be any str
-        plain = group != () and TYPE not in self.attrs(group)
-        ops = self._redo_view or self._changes.ops
-        children = self._backend.children(group)
-        names = {name for name, _ in children}
-        shown, gone = virtual_names(ops, group, names) if ops else ({}, set())
-        for position, (stored, is_group) in enumerate(children):
-            final = shown.get(stored, stored)
-            if (is_internal(stored) and stored not in shown) or stored in gone:
-                if is_staged(stored):
-                    self._leftover(group, stored)
-                continue
-            path = (*group, stored)
-            attrs = self.attrs(path)
-            try:
-                parsed = parse_seq(attrs.get(SEQ))
-                name = decode_name(final)
-                if plain:
-                    check_key_name(name, final)
-            except (ValueError, TypeError) as exc:
-                where = "/" + "/".join((*group, stored))
-                raise StoreError(
-                    f"{where} in {self.location} is damaged or crafted: {exc}"
-                ) from exc
-            if parsed and parsed[1] > self._changes.gen and path not in self._changes.written:
-                self._leftover(group, stored)  # written after the last commit by a killed writer
-                continue
-            seq = parsed[0] if parsed else -1
-            entry = Entry(stored, is_group, seq, tag_of(Tree(attrs)))
-            order = (0, seq) if parsed else (1, position)
-            rows.append((order, name, entry))
-        rows.sort(key=lambda row: row[0])
-        idx = {name: entry for _, name, entry in rows}
-        next_seq = max((e.seq for e in idx.values()), default=-1) + 1
-        for entry in idx.values():  # children written by other tools: number them after ours
-            if entry.seq < 0:
-                entry.seq = next_seq
-                next_seq += 1
-        self._index[group] = idx
-        self._next_seq[group] = next_seq
-        return idx
-
     def _forget(self, prefix: Path) -> None:
+        self._dims.clear()
         for path in [p for p in self._index if p[: len(prefix)] == prefix]:
             del self._index[path]
             self._next_seq.pop(path, None)
         for path in [p for p in self._attrs if p[: len(prefix)] == prefix]:
             del self._attrs[path]
-
-    # -- keys ----------------------------------------------------------------------------
-    def resolve(self, group: Path, key: str) -> Resolved:
-        """Walk ``key`` (a name or ``/``-separated relative path) from ``group``.
-
-        Raises ``TypeError`` for a key that is not a str and ``ValueError`` for an
-        empty, ``.``/``..`` or otherwise unsafe name; never creates anything.
-        """
-        parts = split_key(key)
-        stored, tag = group, None
-        for depth, part in enumerate(parts):
-            entry = self.index(stored).get(part)
-            last = depth == len(parts) - 1
-            if last or entry is None or not entry.is_group or entry.tag not in TRAVERSABLE:
-                return Resolved(parts, stored, depth, entry, tag)
-            stored, tag = (*stored, entry.stored), entry.tag
-        raise AssertionError("unreachable: split_key never returns an empty key")
-
-    def kind(self, parent: Path, entry: Entry) -> Kind:
-        if entry.plain_group:
-            return Kind.GROUP
-        if entry.is_group:
-            if entry.tag == TABLE_TAG:
-                return Kind.TABLE
-            return Kind.MAPPING if entry.tag == "dict" else Kind.VALUE
-        return Kind.SERIES if self.info((*parent, entry.stored)).unlimited else Kind.VALUE
-
-    def create_groups(self, group: Path, names: tuple[str, ...]) -> Path:
-        """Create plain groups ``names`` (each inside the previous) in ``group``."""
-        for name in names:
-            group = (*group, self.create_group(group, name).stored)
-        return group
 
     # -- attributes (raw, cached) --------------------------------------------------------
     def attrs(self, node: Path) -> dict[str, Any]:
@@ -237,6 +135,14 @@ class Core(Committing, Reading):
         self._attrs.pop(node, None)
 
     # -- reading -------------------------------------------------------------------------
+    def dims(self, group: Path) -> dict[str, int]:
+        """Dimensions (stored names) defined in ``group``, with their sizes (cached)."""
+        return self._dims(group)
+
+    def record_dim_name(self, record_dim: str) -> str:
+        """The stored name of a user's record dimension in this store."""
+        return record_dim_name(record_dim, self.naming)
+
     def write_node(
         self, group: Path, name: str, node: Node, *, chunks: tuple[int, ...] | None = None
     ) -> None:
@@ -250,15 +156,16 @@ class Core(Committing, Reading):
         idx = self.index(group)
         old = idx.get(name)
         final = old.stored if old is not None and not is_staged(old.stored) else encode_name(name)
-        plan = plan_node(len(group), final, node)
-        if isinstance(node, Tree) and has_user_dims(node):
-            self._check_user_dims(group, plan)
+        plan = self._plan(group, final, node)
+        if plan.clash and old is None:  # named like a dimension of the group: escaped
+            final = escape_name(name)
+            plan = self._plan(group, final, node)
         if old is not None and self._changes.uncommitted((*group, old.stored)):
             if self._overwrite_in_place(group, old, plan):
                 return
             self._remove((*group, old.stored))  # written since the last commit: gone for good
             seq = old.seq
-            plan = plan_node(len(group), old.stored, node)
+            plan = self._plan(group, old.stored, node, final, removed=old.stored)
         elif old is not None or (group, final) in self._changes.ops:
             # a committed value stays until the commit; the new one is written beside it
             if old is not None:
@@ -266,7 +173,7 @@ class Core(Committing, Reading):
             seq = old.seq if old is not None else self._take_seq(group)
             staged = self._changes.staged_name()
             self._changes.ops[(group, final)] = staged
-            plan = plan_node(len(group), staged, node)
+            plan = self._plan(group, staged, node, final)
         else:
             seq = self._take_seq(group)
         try:
@@ -282,6 +189,7 @@ class Core(Committing, Reading):
     def write_records(self, node: Path, start: int, block: np.ndarray) -> None:
         """Write records ``start:start+len(block)`` of a growable variable."""
         self._backend.write_records(node, start, block)
+        self._dims.changed(node[:-1])
 
     def write_part(self, node: Path, data: np.ndarray, index: Index) -> None:
         """Overwrite part of a variable within its current shape."""
@@ -294,6 +202,7 @@ class Core(Committing, Reading):
 
     def _undo(self, group: Path, stored: str, exc: BaseException) -> None:
         """Remove a half-written node after a failed write (the failure propagates)."""
+        self._dims.clear()
         present = any(child == stored for child, _ in self._backend.children(group))
         if not present:
             return
@@ -303,15 +212,19 @@ class Core(Committing, Reading):
             exc.add_note(f"xstore could not remove the half-written {stored!r}: {cleanup}")
         self._forget((*group, stored))
 
-    def _check_user_dims(self, group: Path, plan: Plan) -> None:
-        """No dimension name may have two sizes on a root-to-leaf path (xarray checks)."""
-        inherited: dict[str, tuple[int, str]] = {}
-        for depth in range(len(group) + 1):
-            ancestor = group[:depth]
-            where = "/" + "/".join(decode_name(n) for n in ancestor)
-            for dim, size in self.dims(ancestor).items():
-                inherited[dim] = (size, where)
-        check_dims(plan, inherited, "/" + "/".join(decode_name(n) for n in (*group, plan.stored)))
+    def _plan(
+        self,
+        group: Path,
+        stored: str,
+        node: Node,
+        final: str | None = None,
+        removed: str | None = None,
+    ) -> Plan:
+        """Plan writing ``node`` as ``stored`` (named ``final`` once committed) into
+        ``group``: names and dimensions, checked against the store (no I/O).
+        ``removed``: a child just removed, still in the index until it is replaced."""
+        around = GroupAround(group, self.naming, self._dims, self.index, removed)
+        return plan_node(len(group), stored, node, around, final=final)
 
     def _overwrite_in_place(self, group: Path, old: Entry, plan: Plan) -> bool:
         node = plan.node
@@ -360,6 +273,7 @@ class Core(Committing, Reading):
             self._backend.create_variable(
                 path, data, plan.dims, attrs, unlimited=growable, chunks=chunks
             )
+            self._dims.changed(group)
             self._attrs[path] = attrs
             return
         self._backend.create_group(path, attrs)  # never seen without its generation

@@ -18,7 +18,7 @@ from xstore.backends.address import Address
 from xstore.backends.base import Backend
 from xstore.backends.locks import WriterLock
 from xstore.codecs.classes import trust_names
-from xstore.codecs.context import Codecs, DecodeContext, EncodeContext
+from xstore.codecs.context import VERSION_POLICIES, Codecs, DecodeContext, EncodeContext
 from xstore.core.entries import Entry
 from xstore.core.layout import Core
 from xstore.core.series.writer import SeriesOptions, SeriesWriter
@@ -31,11 +31,15 @@ class Session:
 
     ``mode`` is the mode the user asked for (``r``, ``r+``, ``a``, ``w``, ``w-``);
     ``allow_pickle`` decides whether pickled values are read and ``trust`` which
-    modules' classes may be imported to restore objects.  ``writer_lock`` (held
-    by writers) is released when the session closes.  Faces hold :attr:`mutex` for
-    every call, so threads sharing one store take turns; ``mutex`` is the backend's
-    library lock where its library is not thread-safe across files.  ``address`` is
-    how the store was reached (a URL's storage options, a store object).
+    modules' classes may be imported to restore objects; ``pickle`` whether values
+    without a native encoding may be written as pickles (else ``TypeError``),
+    ``version_policy`` what a restored object of another version does.
+    ``writer_lock`` (held by writers) is released when the session closes.  Faces
+    hold :attr:`mutex` for every call, so threads sharing one store take turns;
+    ``mutex`` is the backend's library lock where its library is not thread-safe
+    across files.  ``address`` is how the store was reached (a URL's storage
+    options, a store object).  ``outer``: the encoding this session's values are
+    part of (the scratch group of a Storable), which reports what was pickled.
     """
 
     def __init__(
@@ -47,17 +51,27 @@ class Session:
         new: bool = False,
         allow_pickle: bool = False,
         trust: Iterable[str] = (),
+        pickle: bool = True,
+        version_policy: str = "warn",
         series: SeriesOptions | None = None,
         writer_lock: WriterLock | None = None,
         mutex: threading.RLock | None = None,
         address: Address | None = None,
+        outer: EncodeContext | None = None,
     ) -> None:
+        if version_policy not in VERSION_POLICIES:
+            raise ValueError(
+                f"version_policy must be one of {VERSION_POLICIES}, not {version_policy!r}"
+            )
         self.mutex = mutex or threading.RLock()
         self.layout = Core(backend, new=new)
         self.codecs = codecs
         self.mode = mode
         self.allow_pickle = allow_pickle
         self.trust = trust_names(trust)
+        self.pickle = pickle
+        self.version_policy = version_policy
+        self._outer = outer
         self.location = backend.location
         #: how the store was reached (readers in other processes open it again by it)
         self.address = address or Address(backend.location)
@@ -88,23 +102,45 @@ class Session:
         return self._writer
 
     # -- values ----------------------------------------------------------------------------
+    def label(self, key: str) -> str:
+        """How messages name the value at ``key`` (a path from the root)."""
+        root = "store" if self._outer is None else self._outer.path
+        return f"{root}[{key!r}]"
+
     def encoder(self, label: str) -> EncodeContext:
-        return self.codecs.encoder(label)
+        return self.codecs.encoder(label, pickle_ok=self.pickle)
 
     def decoder(self, label: str) -> DecodeContext:
         return self.codecs.decoder(
-            label, allow_pickle=self.allow_pickle, location=self.location, trust=self.trust
+            label,
+            allow_pickle=self.allow_pickle,
+            location=self.location,
+            version_policy=self.version_policy,
+            trust=self.trust,
         )
 
     def encode(self, value: Any, label: str) -> Node:
-        return self.encoder(label).encode(value)
+        """The node of ``value``; what had to be pickled is reported
+        (:class:`~xstore.PickleFallbackWarning`)."""
+        ctx = self.encoder(label)
+        node = ctx.encode(value)
+        self.report(ctx.pickled)
+        return node
+
+    def report(self, pickled: list[str]) -> None:
+        """Warn about values that were pickled (or hand them to the outer encoding)."""
+        if self._outer is not None:
+            self._outer.pickled.extend(pickled)
+        elif pickled:
+            self.encoder("").report(pickled)
 
     def decode(self, node: Node, label: str) -> Any:
-        """The value ``node`` stores; refused pickles raise ``PickleNotAllowedError``."""
+        """The value ``node`` stores; refused pickles raise ``PickleNotAllowedError``,
+        restored objects of another version follow the version policy."""
         ctx = self.decoder(label)
         with ctx.reading_stored():
             value = ctx.decode(node)
-        ctx.raise_if_refused()
+        ctx.finish()
         return value
 
     def read_value(self, parent: Path, entry: Entry, label: str) -> Any:

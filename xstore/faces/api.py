@@ -13,6 +13,7 @@ from xstore.backends.address import Address, address_of, read_only_object
 from xstore.backends.base import BackendSpec
 from xstore.codecs.builtin import decode_mapping
 from xstore.codecs.classes import trust_names
+from xstore.codecs.context import VERSION_POLICIES
 from xstore.core.series.writer import SeriesOptions
 from xstore.core.session import Session
 from xstore.errors import StoreError
@@ -41,6 +42,8 @@ def open_session(
     engine: str | None = None,
     allow_pickle: bool = False,
     trust: str | Iterable[str] = (),
+    pickle: bool = True,
+    version_policy: str = "warn",
     **options: Any,
 ) -> Session:
     """The :class:`~xstore.core.session.Session` that :func:`open` wraps (for faces
@@ -50,6 +53,10 @@ def open_session(
     if mode not in OPEN_MODES:
         raise ValueError(f"mode must be one of {OPEN_MODES}, not {mode!r}")
     trust = trust_names(trust)
+    if version_policy not in VERSION_POLICIES:
+        raise ValueError(
+            f"version_policy must be one of {VERSION_POLICIES}, not {version_policy!r}"
+        )
     address = location if isinstance(location, Address) else Address(location)
     spec = registry.get(backend) if backend is not None else registry.infer(address)
     if address.remote and not spec.urls:
@@ -89,6 +96,8 @@ def open_session(
                 new=backend_mode in ("w", "w-"),
                 allow_pickle=allow_pickle,
                 trust=trust,
+                pickle=pickle,
+                version_policy=version_policy,
                 series=series,
                 writer_lock=lock,
                 mutex=mutex,
@@ -118,6 +127,8 @@ def open(
     engine: str | None = None,
     allow_pickle: bool = False,
     trust: str | Iterable[str] = (),
+    pickle: bool = True,
+    version_policy: str = "warn",
     storage_options: StorageOptions = None,
     **options: Any,
 ) -> Store:
@@ -143,6 +154,14 @@ def open(
     trust : str or list of str
         Modules (a package trusts its submodules) whose classes may be imported to
         restore stored objects; classes in modules already imported need no trust.
+    pickle : bool
+        Store values without a native encoding as cloudpickle bytes (with an
+        :class:`~xstore.PickleFallbackWarning` naming their key paths); ``False``
+        makes that a ``TypeError``.
+    version_policy : {"warn", "strict", "ignore"}
+        When a restored Storable or dataclass was stored at another version of its
+        class: warn (:class:`~xstore.VersionWarning`) and restore, raise
+        :class:`~xstore.VersionMismatchError`, or restore silently.
     storage_options : dict, optional
         fsspec's options for a URL (an ``endpoint_url``, credentials, ...), used for
         every access: the existence check, the writer lease, every read and write.
@@ -170,7 +189,7 @@ def open(
     StoreError
         The path holds something that is not a readable store.
     ValueError
-        An unknown mode, backend or engine.
+        An unknown mode, backend, engine or version policy.
 
     Examples
     --------
@@ -189,6 +208,8 @@ def open(
             engine=engine,
             allow_pickle=allow_pickle,
             trust=trust,
+            pickle=pickle,
+            version_policy=version_policy,
             **options,
         )
     )
@@ -207,6 +228,7 @@ def save(
     path: PathLike,
     mode: str = "hdf5",
     *,
+    pickle: bool = True,
     storage_options: StorageOptions = None,
     **options: Any,
 ) -> None:
@@ -229,6 +251,10 @@ def save(
     mode : {"hdf5", "netcdf", "zarr", "json", "cloudpickle"}
         ``"hdf5"`` and ``"netcdf"`` both write a netCDF-4/HDF5 file (the default);
         the mode is not inferred from the suffix.
+    pickle : bool
+        Store values without a native encoding as cloudpickle bytes (with an
+        :class:`~xstore.PickleFallbackWarning` naming their key paths); ``False``
+        makes that a ``TypeError`` and nothing is written.
     storage_options : dict, optional
         fsspec's options for a URL, used for every access.
     **options
@@ -239,8 +265,8 @@ def save(
     Raises
     ------
     TypeError
-        ``data`` is not a mapping of str keys, or (mode ``"json"``) a value would
-        need pickling; the message names its key path.
+        ``data`` is not a mapping of str keys, or (mode ``"json"``, or
+        ``pickle=False``) a value would need pickling; the message names its key path.
     FileNotFoundError
         The folder of ``path`` does not exist.
     """
@@ -257,6 +283,8 @@ def save(
     spec = registry.for_save_mode(mode)
     if spec is None and options:
         raise TypeError(f"mode {mode!r} takes no options, got {sorted(options)}")
+    if mode == documents.PICKLE and not pickle:
+        raise ValueError("mode 'cloudpickle' pickles everything: it contradicts pickle=False")
     if address.remote and (spec is None or spec.stage is None):
         raise ValueError(f"mode {mode!r} writes local files, not {location} (use mode='zarr')")
     if read_only_object(path):
@@ -271,26 +299,36 @@ def save(
         elif address.remote:
             assert spec.stage is not None
             with spec.stage(address) as staged:
-                write_tree(data, staged, spec, options)
+                write_tree(data, staged, spec, options, pickle=pickle)
         else:
             with files.beside(location) as temp:
-                write_tree(data, temp, spec, options)
+                write_tree(data, temp, spec, options, pickle=pickle)
     finally:
         if lock is not None:
             lock.release()
 
 
 def write_tree(
-    data: Mapping[str, Any], location: str | Address, spec: BackendSpec, options: dict[str, Any]
+    data: Mapping[str, Any],
+    location: str | Address,
+    spec: BackendSpec,
+    options: dict[str, Any],
+    *,
+    pickle: bool = True,
 ) -> None:
-    """Write ``data`` as a new store at ``location`` (no atomic replacement here)."""
-    session = open_session(location, "w", backend=spec.name, **options)
+    """Write ``data`` as a new store at ``location`` (no atomic replacement here);
+    what had to be pickled is reported once, when everything is written."""
+    session = open_session(location, "w", backend=spec.name, pickle=pickle, **options)
+    pickled: list[str] = []
     try:
         layout = session.layout
         for key, value in data.items():
-            layout.write_node((), key, session.encode(value, f"data[{key!r}]"))
+            ctx = session.encoder(f"data[{key!r}]")
+            layout.write_node((), key, ctx.encode(value))
+            pickled.extend(ctx.pickled)
     finally:
         session.close()
+    session.report(pickled)
 
 
 # -- load ------------------------------------------------------------------------------------
@@ -322,6 +360,7 @@ def load(
     *,
     allow_pickle: bool = False,
     trust: str | Iterable[str] = (),
+    version_policy: str = "warn",
     storage_options: StorageOptions = None,
 ) -> dict[str, Any]:
     """Read a whole file written by :func:`save` (or any store) back as a dict.
@@ -338,6 +377,10 @@ def load(
     trust : str or list of str
         Modules (a package trusts its submodules) whose classes may be imported to
         restore stored dataclasses and Storable objects.
+    version_policy : {"warn", "strict", "ignore"}
+        When a restored Storable or dataclass was stored at another version of its
+        class: warn (:class:`~xstore.VersionWarning`) and restore, raise
+        :class:`~xstore.VersionMismatchError`, or restore silently.
     storage_options : dict, optional
         fsspec's options for a URL.
 
@@ -355,6 +398,8 @@ def load(
         The file holds pickled values and ``allow_pickle`` is off, or objects whose
         module is neither imported nor trusted; the message names their key paths
         and modules.
+    VersionMismatchError
+        ``version_policy="strict"`` and a restored object's version differs.
     StoreError
         The file is not a readable store, or is damaged.
     """
@@ -376,16 +421,24 @@ def load(
             allow_pickle=allow_pickle,
             consent=mode is not None,
             trust=trust,
+            version_policy=version_policy,
         )
         if not isinstance(value, dict):
             raise StoreError(f"{location} does not hold a dict but a {type(value).__name__}")
         return value
-    session = open_session(address, "r", backend=spec.name, allow_pickle=allow_pickle, trust=trust)
+    session = open_session(
+        address,
+        "r",
+        backend=spec.name,
+        allow_pickle=allow_pickle,
+        trust=trust,
+        version_policy=version_policy,
+    )
     try:
         ctx = session.decoder("data")
         with ctx.reading_stored():
             value = decode_mapping(session.layout.read_node((), True), ctx)
-        ctx.raise_if_refused()
+        ctx.finish()
         return value
     finally:
         session.close()

@@ -6,14 +6,14 @@ import json
 from collections.abc import Iterator, MutableMapping
 from typing import Any, Protocol
 
-from xstore.codecs.arrays import ENCODING_ATTRS
+from xstore.codecs.arrays import cf_names
 from xstore.codecs.attrs import decode_value, encode_value
 from xstore.codecs.user import TAG as CODEC_TAG
 from xstore.codecs.user import codec_attr_names
 from xstore.core.session import Session
 from xstore.faces.serial import serialised
-from xstore.model import ATTR_TYPES, DTYPE, TYPE
-from xstore.names import Path, decode_name, encode_name, is_internal
+from xstore.model import ATTR_TYPES, TYPE
+from xstore.names import Path, decode_name, encode_attr_name, is_internal
 
 
 class Owner(Protocol):
@@ -46,13 +46,13 @@ class Attributes(MutableMapping[str, Any]):
     @serialised
     def __getitem__(self, key: str) -> Any:
         raw = self._raw()
-        name = encode_name(key)
+        name = encode_attr_name(key)
         if name not in raw or is_internal(name):
             raise KeyError(key)
         ctx = self._owner.session.decoder(f"{self._owner.path}.attrs")
         with ctx.reading_stored(), ctx.at(key):
             value = decode_value(raw[name], self._notes(raw).get(name), ctx)
-        ctx.raise_if_refused()
+        ctx.finish()
         return value
 
     @serialised
@@ -61,10 +61,11 @@ class Attributes(MutableMapping[str, Any]):
             raise TypeError(f"attribute names must be str, not {key!r}")
         session = self._owner.session
         session.layout.require_writable(f"set attribute {key!r}")
-        name = encode_name(key)
+        name = encode_attr_name(key)
         ctx = session.encoder(f"{self._owner.path}.attrs")
         with ctx.at(key):
             raw_value, note = encode_value(value, ctx)
+        session.report(ctx.pickled)
         notes = self._notes(self._raw())
         update: dict[str, Any] = {}
         if notes.get(name) != note:
@@ -81,7 +82,7 @@ class Attributes(MutableMapping[str, Any]):
         layout = self._owner.session.layout
         layout.require_writable(f"delete attribute {key!r}")
         raw = self._raw()
-        name = encode_name(key)
+        name = encode_attr_name(key)
         if name not in raw or is_internal(name):
             raise KeyError(key)
         notes = self._notes(raw)
@@ -104,13 +105,13 @@ class Attributes(MutableMapping[str, Any]):
 def encoding_attrs(raw: dict[str, Any]) -> set[str]:
     """Stored names of the attributes that encode a value (not metadata): the CF
     attributes of an encoded dtype, the attributes of a registered codec."""
-    hidden = {n for n in ENCODING_ATTRS if n in raw} if DTYPE in raw else set()
+    hidden = cf_names(raw)
     if raw.get(TYPE) == CODEC_TAG:
         names = codec_attr_names(raw)
         if names is None:  # written before codecs listed their attributes: all are
             hidden.update(n for n in raw if not is_internal(n))
         else:
-            hidden.update(encode_name(n) for n in names)
+            hidden.update(encode_attr_name(n) for n in names)
     return hidden
 
 
@@ -124,7 +125,7 @@ class ValueAttributes(Attributes):
         return {k: v for k, v in raw.items() if k not in encoding} if encoding else raw
 
     def _refuse(self, key: str) -> None:
-        if encode_name(key) in encoding_attrs(super()._raw()):
+        if encode_attr_name(key) in encoding_attrs(super()._raw()):
             raise ValueError(
                 f"attribute {key!r} of {self._owner.path} encodes the stored value; "
                 "it cannot be set or deleted as metadata"

@@ -94,6 +94,7 @@ def load(
     allow_pickle: bool,
     consent: bool,
     trust: str | Iterable[str] = (),
+    version_policy: str = "warn",
 ) -> Any:
     """The value of the document at ``path``.  Unpickling a whole ``cloudpickle``
     document needs ``allow_pickle`` or ``consent`` (the mode was asked for by name);
@@ -102,11 +103,17 @@ def load(
         raise FileNotFoundError(errno.ENOENT, "no such file", path)
     with builtins.open(path, "rb") as handle:
         if mode == JSON:
-            ctx = codecs.decoder("data", allow_pickle=allow_pickle, location=path, trust=trust)
+            ctx = codecs.decoder(
+                "data",
+                allow_pickle=allow_pickle,
+                location=path,
+                trust=trust,
+                version_policy=version_policy,
+            )
             with ctx.reading_stored():
                 document = json.loads(handle.read().decode("utf-8"))
                 value = jsontag.from_json(_verified(document, path), ctx)
-            ctx.raise_if_refused()
+            ctx.finish()
             return value
         if not (allow_pickle or consent):
             raise PickleNotAllowedError(["data"], path)

@@ -9,16 +9,17 @@ decoded value, a snapshot.  A stored dict can be changed entry by entry by path,
 from __future__ import annotations
 
 import difflib
+import html
 from collections.abc import Callable, Iterator, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from xstore.backends.memory import MemoryBackend
-from xstore.codecs.context import Codecs, DecodeContext
+from xstore.codecs.context import Codecs, DecodeContext, EncodeContext
 from xstore.codecs.defaults import REGISTRY
 from xstore.core.entries import TABLE_TAG, Entry, Resolved
 from xstore.core.series.buffer import Series
 from xstore.core.session import Session
-from xstore.faces import views
+from xstore.faces import display, views
 from xstore.faces.arrays import LazyArray
 from xstore.faces.attributes import Attributes, ValueAttributes
 from xstore.faces.chunked import Chunks, dask_array
@@ -97,13 +98,27 @@ class Group(MutableMapping[str, Any]):
         """The group's metadata (attributes), a mutable mapping."""
         return Attributes(self)
 
+    def _header(self) -> str:
+        closed = " (closed)" if self._store.closed else ""
+        return f"<xstore.Group {self.path!r} in {self._store.location}{closed}>"
+
+    @serialised
     def __repr__(self) -> str:
-        return f"<xstore.Group {self.path!r} ({len(self)} keys) in {self._store.location}>"
+        """A short tree of the group: its children, two levels deep."""
+        if self._store.closed:
+            return self._header()
+        return display.text_tree(self.session.layout, self.stored_path, self._header())
+
+    @serialised
+    def _repr_html_(self) -> str:
+        """An HTML tree of the group (how Jupyter shows it)."""
+        if self._store.closed:
+            return html.escape(self._header())
+        return display.html_tree(self.session.layout, self.stored_path, self._header())
 
     # -- key resolution ------------------------------------------------------------------
     def _label(self, key: str) -> str:
-        full = "/".join((*self._names, key))
-        return f"store[{full!r}]"
+        return self.session.label("/".join((*self._names, key)))
 
     def _lookup(self, key: str) -> Resolved:
         """Where ``key`` is stored (:class:`MissingKey`, a ``KeyError``, if nothing is)."""
@@ -124,6 +139,11 @@ class Group(MutableMapping[str, Any]):
 
     def _writable_parent(self, found: Resolved, key: str, action: str) -> None:
         """``TypeError`` unless ``key``'s parent can hold a value written there."""
+        if not found.writable:
+            raise TypeError(
+                f"cannot {action} {key!r}: it is inside a stored object; only plain groups "
+                "and dicts can be changed by path (store the changed object instead)"
+            )
         if found.blocked or found.parent_tag == TABLE_TAG:
             where = found.parts[found.depth] if found.blocked else found.parts[found.depth - 1]
             raise TypeError(f"cannot {action} {key!r}: {where!r} holds a stored value, not a group")
@@ -133,7 +153,7 @@ class Group(MutableMapping[str, Any]):
     def __getitem__(self, key: str) -> Any:
         found = self._lookup(key)
         assert found.entry is not None
-        if found.entry.plain_group:
+        if found.entry.plain_group and found.writable:
             return self._child(found)
         return self.session.read_value(found.parent, found.entry, self._label(key))
 
@@ -164,6 +184,7 @@ class Group(MutableMapping[str, Any]):
     @serialised
     def __delitem__(self, key: str) -> None:
         found = self._lookup(key)
+        self._writable_parent(found, key, "delete")
         self.session.layout.delete(found.parent, found.name)
 
     @serialised
@@ -249,8 +270,10 @@ class Group(MutableMapping[str, Any]):
         return self._view(views.group_datatree, chunks)
 
     def _view(self, make: Callable[..., Any], chunks: Chunks | None) -> Any:
-        """``make(session, group, ctx, chunks)``, refusing pickled attributes as reads do,
-        then CF-decoded (outside the lock: dask threads may read while it decodes)."""
+        """``make(session, group, ctx, chunks, undecoded)``, refusing pickled attributes
+        as reads do; format-1 xarray values are CF-decoded outside the lock (dask
+        threads may read while it decodes)."""
+        undecoded: list[str] = []
         with self._mutex:
             session = self.session
             if chunks is not None:
@@ -259,23 +282,28 @@ class Group(MutableMapping[str, Any]):
                 session.flush()  # workers elsewhere read the store as flushed
             ctx = session.decoder(f"{self.path}.attrs")
             with ctx.reading_stored():
-                view = make(session, self.stored_path, ctx, chunks)
-            ctx.raise_if_refused()
-        return views.decoded(view)
+                view = make(session, self.stored_path, ctx, chunks, undecoded)
+            ctx.finish()
+        return views.decoded(view, undecoded)
 
     def flush(self) -> None:
         """Write everything buffered and make it durable (see :meth:`Store.flush`)."""
         self._store.flush()
 
     # -- time series -----------------------------------------------------------------------
-    def append(self, key: str, value: Any, record_dim: str | None = None) -> None:
+    def append(self, key: str, value: Any, record_dim: str | None = None, dims: Any = None) -> None:
         """Append one record to the series ``key`` (created by the first record).
 
         The first record fixes the record shape and dtype; later records of another
         shape raise ``ValueError``, ones that do not cast safely (numpy ``same_kind``)
         ``TypeError``, and nothing is written then.  ``record_dim`` names a record
-        dimension shared with other series appended in lockstep.  Records are
-        buffered; reading the series here includes them; :meth:`flush` writes them.
+        dimension shared with other series appended in lockstep; a series named like
+        its ``record_dim`` is that dimension's coordinate (``append("time", t,
+        record_dim="time")`` makes ``ds.sel(time=...)`` work).  ``dims`` names the
+        axes of one record, e.g. ``("atom", "xyz")``; an ``xarray.DataArray`` record
+        supplies its own dims and attrs (the attrs become the series' metadata).
+        Records are buffered; reading the series here includes them; :meth:`flush`
+        writes them.
         """
         mutex = self._mutex
         mutex.acquire()  # not `with`: this is the hot path of a simulation loop
@@ -285,17 +313,24 @@ class Group(MutableMapping[str, Any]):
                 series is not None
                 and series.alive
                 and (record_dim is None or record_dim == series.user_dim)
+                and (dims is None or tuple(dims) == series.record_dims)
                 and series.push(value)
             ):
                 return
-            self._fast[key] = self.session.series.append(self.stored_path, key, value, record_dim)
+            self._fast[key] = self.session.series.append(
+                self.stored_path, key, value, record_dim, dims
+            )
         finally:
             mutex.release()
 
     @serialised
-    def extend(self, key: str, values: Any, record_dim: str | None = None) -> None:
-        """Append many records at once (the leading axis of ``values``)."""
-        self.session.series.extend(self.stored_path, key, values, record_dim)
+    def extend(
+        self, key: str, values: Any, record_dim: str | None = None, dims: Any = None
+    ) -> None:
+        """Append many records at once (the leading axis of ``values``); ``dims`` names
+        the axes of one record.  An ``xarray.DataArray`` supplies its dims (the first
+        is the record dimension) and attrs."""
+        self.session.series.extend(self.stored_path, key, values, record_dim, dims)
 
     @serialised
     def set_record(self, key: str, index: int, value: Any) -> None:
@@ -362,8 +397,8 @@ class Store(Group):
         """True once the store is closed."""
         return self._session.closed
 
-    def __repr__(self) -> str:
-        state = "closed" if self.closed else f"mode {self.mode!r}"
+    def _header(self) -> str:
+        state = "closed" if self.closed else f"{self._session.backend_name}, mode {self.mode!r}"
         return f"<xstore.Store {self.location} ({state})>"
 
     # -- lifetime --------------------------------------------------------------------------
@@ -386,9 +421,10 @@ class Store(Group):
 # -- the codec contexts of every face, with in-memory groups for the Storable protocol --------
 
 
-def _scratch_group() -> tuple[Group, Callable[[], Tree]]:
-    """A writable in-memory group, and a function giving its contents as a Tree."""
-    session = Session(MemoryBackend(), CODECS, mode="w")
+def _scratch_group(ctx: EncodeContext) -> tuple[Group, Callable[[], Tree]]:
+    """A writable in-memory group (under the policy and key path of ``ctx``), and a
+    function giving its contents as a Tree."""
+    session = Session(MemoryBackend(), CODECS, mode="w", pickle=ctx.pickle_ok, outer=ctx)
 
     def contents() -> Tree:
         tree = session.layout.read_node((), True)
@@ -401,7 +437,12 @@ def _scratch_group() -> tuple[Group, Callable[[], Tree]]:
 def _group_over(tree: Tree, ctx: DecodeContext) -> Group:
     """A read-only in-memory group holding ``tree`` (what ``_restore`` receives)."""
     session = Session(
-        MemoryBackend(), CODECS, mode="r", allow_pickle=ctx.allow_pickle, trust=ctx.trust
+        MemoryBackend(),
+        CODECS,
+        mode="r",
+        allow_pickle=ctx.allow_pickle,
+        trust=ctx.trust,
+        version_policy=ctx.version_policy,
     )
     layout = session.layout
     layout.set_attrs((), dict(tree.attrs))

@@ -7,16 +7,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import numpy as np
-
-from xstore.codecs.arrays import dtype_from_str
-from xstore.core.entries import Entry
-from xstore.core.layout import Core
 from xstore.core.session import Session
 from xstore.errors import PickleNotAllowedError
 from xstore.faces.attributes import Attributes, ValueAttributes
-from xstore.model import DTYPE
-from xstore.names import Path, decode_name, is_internal
+from xstore.faces.display import variable_summary
+from xstore.names import Path
 
 #: children shown per group unless ``--max-items`` says otherwise
 MAX_ITEMS = 25
@@ -34,25 +29,6 @@ class _Node:
 
 def _short(text: str) -> str:
     return text if len(text) <= SHORT else text[: SHORT - 1] + "…"
-
-
-def _variable_line(core: Core, path: Path, entry: Entry) -> str:
-    info = core.info(path)
-    attrs = core.attrs(path)
-    dtype = dtype_from_str(str(attrs[DTYPE])) if DTYPE in attrs else info.dtype
-    kind = "str" if dtype.kind in "OU" else str(dtype)
-    shape = core.shape(path)
-    parts = [kind, str(shape)]
-    if entry.tag:
-        parts.append(entry.tag)
-    if info.unlimited:
-        dim = info.dims[0]
-        shared = "" if is_internal(dim) else f", record dim {decode_name(dim)!r}"
-        parts.append(f"series of {shape[0]} records{shared}")
-    elif not shape and DTYPE not in attrs and not entry.tag:
-        value = np.asarray(core.read_data(path))[()]
-        parts.append(f"= {_short(repr(value.item() if hasattr(value, 'item') else value))}")
-    return "  ".join(parts)
 
 
 def _attr_lines(node: _Node, plain: bool) -> Iterator[str]:
@@ -87,7 +63,7 @@ class _Walk:
                 kind = entry.tag or "group"
                 yield f"{prefix}{branch}{name}/  {kind} ({count} keys)"
             else:
-                yield f"{prefix}{branch}{name}  {_variable_line(self.core, path, entry)}"
+                yield f"{prefix}{branch}{name}  {variable_summary(self.core, path, entry)}"
             if self.attrs:
                 node = _Node(self.session, path, label)
                 for line in _attr_lines(node, entry.plain_group):

@@ -15,10 +15,15 @@ refused
 
 from __future__ import annotations
 
+import collections
 import dataclasses
+import datetime
+import enum
+import pathlib
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from xstore.codecs import jsontag
@@ -52,6 +57,10 @@ class ExampleObject:
     pass
 
 
+class ExampleEnum(enum.Enum):
+    A = 1
+
+
 EXAMPLES: list[tuple[str, Any]] = [
     ("None", None),
     ("bool", True),
@@ -69,6 +78,13 @@ EXAMPLES: list[tuple[str, Any]] = [
     ("frozenset", frozenset({"a"})),
     ("dict (str keys)", {"a": 1}),
     ("dict (other keys)", {1: "a"}),
+    ("collections.OrderedDict (str keys)", collections.OrderedDict(a=1)),
+    ("datetime.datetime (naive, fixed offset, zoneinfo)", datetime.datetime(2020, 1, 1)),
+    ("datetime.date", datetime.date(2020, 1, 1)),
+    ("datetime.time", datetime.time(12, 30)),
+    ("datetime.timedelta", datetime.timedelta(seconds=1)),
+    ("pathlib paths", pathlib.PurePosixPath("/a/b")),
+    ("enum.Enum member", ExampleEnum.A),
     ("numpy scalar", np.float32(1.5)),
     ("ndarray bool", np.array([True, False])),
     ("ndarray int/uint", np.arange(3, dtype=np.uint16)),
@@ -76,14 +92,19 @@ EXAMPLES: list[tuple[str, Any]] = [
     ("ndarray float16", np.arange(3, dtype=np.float16)),
     ("ndarray complex", np.array([1j])),
     ("ndarray str (U)", np.array(["a", "bc"])),
+    ("ndarray StringDType", np.array(["a", "bc"], dtype=np.dtypes.StringDType())),
     ("ndarray bytes (S)", np.array([b"a"])),
     ("ndarray datetime64", np.array(["2020-01-01"], dtype="M8[s]")),
     ("ndarray timedelta64", np.array([1], dtype="m8[s]")),
     ("ndarray 0-d", np.array(1.0)),
     ("ndarray of objects", np.array([1, "a"], dtype=object)),
+    ("numpy masked array", np.ma.MaskedArray([1.0, 2.0], mask=[False, True])),
     ("xarray.DataArray", xr.DataArray(np.arange(2.0), dims="x", name="v")),
     ("xarray.Dataset", xr.Dataset({"v": ("x", np.arange(2.0))})),
     ("xarray.DataTree", xr.DataTree(xr.Dataset({"v": ("x", np.arange(2.0))}))),
+    ("pandas.DataFrame", pd.DataFrame({"a": [1.0, 2.0]})),
+    ("pandas.Series", pd.Series([1.0, 2.0], name="a")),
+    ("pandas.Index", pd.Index([1, 2])),
     ("Storable (_store/_restore)", ExampleStorable()),
     ("dataclass", ExampleDataclass(1.0)),
     ("object with __setstate__", ExampleState()),
@@ -99,6 +120,7 @@ _STORED_AS = {
     "c": "tagged: float pairs",
     "f": "tagged: float32",
     "U": "tagged: strings",
+    "T": "tagged: strings",
     "S": "tagged: uint8",
 }
 

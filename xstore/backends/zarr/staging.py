@@ -35,6 +35,11 @@ async def copy_store(source: Store, target: Store) -> None:
             await target.set(key, value)
 
 
+#: only Windows reads ``c:/x`` as a drive path; elsewhere it is a folder ``c:`` (a key
+#: like ``"0:"`` of a zarr zip written by xstore makes such members)
+_WINDOWS = os.name == "nt"
+
+
 def unsafe_member(name: str) -> bool:
     """A zip member name that would land outside a folder it is extracted into: an
     absolute or drive path, a ``..`` component, a backslash or an empty component."""
@@ -44,7 +49,7 @@ def unsafe_member(name: str) -> bool:
         or name.startswith("/")
         or "\\" in name
         or "\0" in name
-        or (len(name) > 1 and name[1] == ":")
+        or (_WINDOWS and len(name) > 1 and name[1] == ":")  # a drive, where there are drives
         or any(part in ("", ".", "..") for part in parts[:-1])
         or parts[-1] in (".", "..")
     )

@@ -98,6 +98,7 @@ class Series:
     codec: UserCodec | None = None
     codec_attrs: dict[str, Any] | None = None
     user_dim: str | None = None  # the record_dim name users pass (None: the series' own)
+    record_dims: tuple[str, ...] = ()  # the names of a record's axes (user names)
     alive: bool = True  # False once deleted or replaced (cached references must not use it)
     nones: NoneRanges | None = None  # the records that are None (tables of records only)
     push: Callable[[Any], bool] = field(default=lambda value: False, repr=False)

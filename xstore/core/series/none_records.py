@@ -14,7 +14,8 @@ import numpy as np
 from xstore.codecs.arrays import encode_array
 from xstore.codecs.context import UserCodec
 from xstore.codecs.nulls import NONE, blank
-from xstore.core.layout import TABLE_TAG, Core, Resolved
+from xstore.core.entries import TABLE_TAG, Resolved
+from xstore.core.layout import Core
 from xstore.core.series.buffer import Series
 from xstore.core.series.lockstep import LockstepSets
 from xstore.core.series.nulls import NoneRanges
@@ -145,8 +146,8 @@ class NoneRecords:
 
 
 def check_dim(series: Series, record_dim: str | None, key: str) -> None:
-    if record_dim is not None and encode_name(record_dim) != series.dim:
-        shown = "its own" if is_internal(series.dim) else repr(series.dim)
+    if record_dim is not None and record_dim != series.user_dim:
+        shown = "its own" if series.user_dim is None else repr(series.user_dim)
         raise ValueError(f"{key!r} is a series along {shown} record dimension, not {record_dim!r}")
 
 

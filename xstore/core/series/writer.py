@@ -17,15 +17,16 @@ core sees the writer through its :class:`~xstore.core.layout.PendingRecords` pro
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from xstore.codecs.arrays import INT64_MAX, INT64_MIN, decode_array, encode_array
+from xstore.codecs.arrays import INT64_MAX, INT64_MIN, decode_array, encode_array, with_encoding
+from xstore.codecs.attrs import decode_attrs, variable_attrs
 from xstore.codecs.context import Codecs, UserCodec
-from xstore.codecs.nulls import NONE, blank
+from xstore.codecs.nulls import NONE
 from xstore.codecs.user import TAG as CODEC_TAG
 from xstore.codecs.user import codec_attrs as written_codec_attrs
 from xstore.codecs.user import codec_var_attrs
@@ -34,9 +35,17 @@ from xstore.core.entries import Entry, Resolved
 from xstore.core.layout import Core
 from xstore.core.series.buffer import Series
 from xstore.core.series.lockstep import LockstepSets, adopt_members, check_new_member, set_rows
-from xstore.core.series.none_records import NoneRecords, check_dim, require_table, untyped
+from xstore.core.series.none_records import NoneRecords, check_dim
 from xstore.core.series.nulls import NoneRanges
-from xstore.core.series.records import to_block
+from xstore.core.series.records import (
+    Naming,
+    check_naming,
+    fits_series,
+    record_dims,
+    to_block,
+    unwrap,
+)
+from xstore.core.series.rewrite import Rewriting
 from xstore.errors import IncompleteFrameWarning, warn
 from xstore.model import CLASS, DTYPE, TYPE, Var
 from xstore.names import Path, decode_name, encode_name, is_internal
@@ -62,7 +71,7 @@ class SeriesOptions:
             raise ValueError("chunk_bytes must be positive")
 
 
-class SeriesWriter(NoneRecords):
+class SeriesWriter(Rewriting, NoneRecords):
     """All series of one open store."""
 
     def __init__(self, core: Core, codecs: Codecs, options: SeriesOptions) -> None:
@@ -155,23 +164,30 @@ class SeriesWriter(NoneRecords):
 
         return push
 
-    def append(self, group: Path, key: str, value: Any, record_dim: str | None) -> Series:
+    def append(
+        self, group: Path, key: str, value: Any, record_dim: str | None, dims: Any = None
+    ) -> Series:
         """Append one record; returns the series (callers may cache it and call its push)."""
         series = self._by_key.get((group, key))
         if (
             series is not None
             and (record_dim is None or record_dim == series.user_dim)
+            and (dims is None or tuple(dims) == series.record_dims)
             and series.push(value)
         ):
             return series
-        return self._add(group, key, value, record_dim, single=True)
+        return self._add(group, key, value, record_dim, single=True, dims=dims)
 
-    def extend(self, group: Path, key: str, values: Any, record_dim: str | None) -> None:
-        self._add(group, key, values, record_dim, single=False)
+    def extend(
+        self, group: Path, key: str, values: Any, record_dim: str | None, dims: Any = None
+    ) -> None:
+        self._add(group, key, values, record_dim, single=False, dims=dims)
 
     def _target(self, group: Path, key: str, action: str) -> Resolved:
         """Where series ``key`` lives (its parent may still be missing)."""
         found = self._core.resolve(group, key)
+        if not found.writable:
+            raise TypeError(f"cannot {action} {key!r}: it is inside a stored object")
         if found.blocked:
             part = found.parts[found.depth]
             raise TypeError(f"cannot {action} {key!r}: {part!r} holds a stored value, not a group")
@@ -186,24 +202,43 @@ class SeriesWriter(NoneRecords):
         return self._series.get(found.node) or self._adopt(found.parent, found.name, found.entry)
 
     def _add(
-        self, group: Path, key: str, value: Any, record_dim: str | None, single: bool
+        self,
+        group: Path,
+        key: str,
+        value: Any,
+        record_dim: str | None,
+        single: bool,
+        dims: Any = None,
     ) -> Series:
         self._core.require_writable(f"append to {key!r}")
+        value, naming = unwrap(value, single, record_dim, dims, key)
+        record_dim = naming.record_dim
         found = self._target(group, key, "append to")
         series = self._existing(found)
         block, codec, attrs = self._to_block(series, value, single, key)
+        check_naming(naming, block.shape[1:], key)
         if series is None:
             if record_dim is not None:
                 encode_name(record_dim)  # a bad name fails before anything is written
             parent = self._core.create_groups(found.parent, found.parts[found.depth : -1])
-            series = self._create(parent, found.name, block, codec, attrs, record_dim, key)
+            series = self._create(
+                parent, found.name, block, codec, attrs, record_dim, key, naming=naming
+            )
         else:
             check_dim(series, record_dim, key)
+            self._check_naming(series, naming, key)
             if series.nones is not None:
                 series = self._values_after_nones(series, block, codec, attrs, key)
         self._by_key[(group, key)] = series
         self._buffer(series, block)
         return series
+
+    def _check_naming(self, series: Series, naming: Naming, key: str) -> None:
+        if naming.dims is not None or naming.attrs:
+            ctx = self._codecs.decoder(f"{key!r}.attrs")
+            fits_series(
+                series, naming, lambda: decode_attrs(self._core.attrs(series.node), ctx), key
+            )
 
     def _to_block(
         self, series: Series | None, value: Any, single: bool, key: str
@@ -237,25 +272,39 @@ class SeriesWriter(NoneRecords):
         record_dim: str | None,
         key: str,
         records: int = 0,
+        naming: Naming | None = None,
     ) -> Series:
         """A new series for records like ``block`` (written by the caller); ``records``:
         how many records it starts with (a new member of a lockstep set must start
-        with every record already on disk)."""
+        with every record already on disk); ``naming``: the names of a record's axes
+        and metadata given with the first record."""
         core = self._core
         strings = block.dtype.kind in "UO"
         dtype = np.dtype(object) if strings else block.dtype
         storage, extra = encode_array(np.zeros((0, *block.shape[1:]), dtype=dtype))
         if strings:
             extra = {DTYPE: "<U0"}  # read back as str arrays as wide as needed
-        dims: list[str | None] = [None] * storage.ndim  # the core names them
+        dims: list[str | None] = [None] * storage.ndim  # the core names the others
+        if naming is not None and naming.dims:
+            dims[1 : 1 + len(naming.dims)] = naming.dims
+        if record_dim is not None and name == record_dim and block.shape[1:]:
+            raise ValueError(
+                f"{key!r} is named like its record_dim, so it is that dimension's coordinate: "
+                f"its records must be scalars, not of shape {block.shape[1:]}"
+            )
         rows = None  # records per chunk: the series' own, or its lockstep set's
         if record_dim is not None:
-            dims[0], stored_dim, known = record_dim, encode_name(record_dim), self._series
+            dims[0], known = record_dim, self._series
+            stored_dim = core.record_dim_name(record_dim)
             args = (parent, stored_dim, record_dim, key, known.__contains__, self._adopt)
             check_new_member(core, self._lockstep, *args, records)
             members = self._lockstep.get(parent, stored_dim) or []
             rows = set_rows(core, members, storage, self.chunk_bytes)
         var_attrs = dict(extra)
+        if naming is not None and naming.attrs:
+            ctx = self._codecs.encoder(f"{key!r}.attrs")
+            var_attrs = with_encoding(variable_attrs(naming.attrs, storage.dtype, ctx), extra)
+            ctx.report()
         if codec is not None:
             var_attrs.update(codec_var_attrs(attrs or {}, codec, self._codecs.encoder(key)))
         chunks = record_chunks(storage.shape[1:], storage.dtype.itemsize, self.chunk_bytes, rows)
@@ -263,10 +312,11 @@ class SeriesWriter(NoneRecords):
             parent, name, Var(storage, var_attrs, tuple(dims), growable=True), chunks=chunks
         )
         node = (*parent, core.index(parent)[name].stored)  # a staged name if it replaced one
-        dim = core.info(node).dims[0]
+        stored_dims = core.info(node).dims
         series = Series(
-            node, parent, dim, block.shape[1:], dtype, 0, codec=codec, codec_attrs=attrs
+            node, parent, stored_dims[0], block.shape[1:], dtype, 0, codec=codec, codec_attrs=attrs
         )
+        series.record_dims = record_dims(stored_dims, len(block.shape) - 1)
         series.record_bytes = (
             max(1, block[:1].nbytes) if len(block) else max(1, storage.dtype.itemsize)
         )
@@ -312,6 +362,7 @@ class SeriesWriter(NoneRecords):
         )
         series.chunk_rows = (core.chunks(node) or (1,))[0]
         series.nones = NoneRanges.from_attrs(attrs, NONE)
+        series.record_dims = record_dims(info.dims, len(sample.shape) - 1)
         self._register(series)
         return series
 
@@ -386,67 +437,6 @@ class SeriesWriter(NoneRecords):
                 encode_name(record_dim)
             return
         check_dim(series, record_dim, key)
-
-    def set_records(self, group: Path, index: int, values: Mapping[str, Any]) -> None:
-        """Overwrite record ``index`` of each series in ``values`` (keys relative to
-        ``group``), all or nothing: every record is checked before any is written.
-
-        The rules of :meth:`append` apply to the new records.  A record still buffered
-        is replaced in the buffer, one already written on disk in place.  A missing
-        series raises ``KeyError``, a value that is not a series ``TypeError``, an
-        index out of range (negative counts from the end) ``IndexError``.
-        """
-        targets = [self._record_target(group, key, index, value) for key, value in values.items()]
-        for key, (series, row, (block, codec, attrs)) in zip(values, targets, strict=True):
-            none = values[key] is None
-            if not none and untyped(series, block, codec):
-                series = self._retype(series, block, codec, attrs, key)
-            if none:  # marked before the blank is written, unmarked after the value is
-                self._mark_none(series, row, True)
-            self._put_record(series, row, block)
-            if not none and series.nones is not None:
-                self._mark_none(series, row, False)
-
-    def _put_record(self, series: Series, row: int, block: np.ndarray) -> None:
-        if row >= series.written:
-            record = block[0]
-            if isinstance(record, np.ndarray):
-                record = record.copy()  # not a view of the caller's array
-            series.buffer.put(row - series.written, record)
-            return
-        if series.dtype.kind == "O":  # strings are stored as object arrays
-            strings = np.empty(block.shape, dtype=object)
-            strings[...] = block
-            block = strings
-        data, _ = encode_array(block)
-        self._core.write_part(series.node, data, (slice(row, row + 1),))
-
-    def _record_target(
-        self, group: Path, key: str, index: int, value: Any
-    ) -> tuple[Series, int, tuple[np.ndarray, UserCodec | None, dict[str, Any] | None]]:
-        """The series, the record number and the checked record (a block of one, a
-        blank for ``None``) with its codec and the codec's attributes."""
-        self._core.require_writable(f"write a record of {key!r}")
-        if isinstance(index, bool) or not isinstance(index, int | np.integer):
-            raise TypeError(f"a record index must be an integer, not {type(index).__name__}")
-        found = self._target(group, key, "write a record of")
-        if not found.found:
-            raise KeyError(key)
-        if value is None:
-            require_table(found, key)
-        assert found.entry is not None
-        series = self._series.get(found.node)
-        if series is None:
-            if found.entry.is_group or not self._core.info(found.node).unlimited:
-                raise TypeError(f"cannot write a record of {key!r}: it holds a value, not a series")
-            series = self._adopt(found.parent, found.name, found.entry)
-        count = series.count
-        row = int(index) + count if index < 0 else int(index)
-        if not 0 <= row < count:
-            raise IndexError(f"record {index} is out of range for {key!r} ({count} records)")
-        if value is None:
-            return series, row, (blank(series.shape, series.dtype), None, None)
-        return series, row, self._to_block(series, value, True, key)
 
     # -- reading (records still buffered are part of the series) ---------------------------------
     def pending(self, node: Path) -> int:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from xstore.core.layout import TABLE_TAG, Kind
+from xstore.core.entries import TABLE_TAG, Kind
 from xstore.faces.store import Store
 from xstore.names import Path
 
