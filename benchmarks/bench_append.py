@@ -73,6 +73,8 @@ class _Buffered:
 class RawH5py(_Buffered):
     """What a careful h5py user writes: a block buffer, resize, write, flush at the end."""
 
+    fletcher32 = False
+
     def __init__(self, path: str, record: np.ndarray) -> None:
         import h5py
 
@@ -85,6 +87,7 @@ class RawH5py(_Buffered):
             maxshape=(None, *record.shape),
             dtype=record.dtype,
             chunks=(per_chunk, *record.shape),
+            fletcher32=self.fletcher32,
         )
 
     def _write(self) -> None:
@@ -140,6 +143,12 @@ class RawZarr(_Buffered):
     def _write(self) -> None:
         self.array.append(self.buffer[: self.used])
         self.used = 0
+
+
+class RawH5pyChecked(RawH5py):
+    """The same with HDF5's fletcher32 checksums, as xstore writes by default."""
+
+    fletcher32 = True
 
 
 def run_raw(kind: type, path: str, record: np.ndarray, n: int) -> float:
@@ -216,6 +225,9 @@ def main() -> None:
         slow_n = min(args.slow, n)
         runs: dict[str, Callable[[str], float | None]] = {
             "raw h5py (buffered)": lambda p, r=record, n=n: run_raw(RawH5py, p + ".h5", r, n),
+            "raw h5py (buffered, fletcher32)": lambda p, r=record, n=n: run_raw(
+                RawH5pyChecked, p + ".h5", r, n
+            ),
             "raw netCDF4 (1 record/call)": lambda p, r=record, n=slow_n: run_raw(
                 RawNetCDF4, p + ".nc", r, n
             ),
