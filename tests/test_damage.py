@@ -65,6 +65,18 @@ def test_damaged_store_loads_the_same_or_raises_store_error(fuzz_bench, name: st
 # -- crafted sizes: no allocation beyond what the store holds -------------------------------
 
 
+def _as_foreign(path: Path, name: str) -> None:
+    """Make an xstore zarr array look foreign: no ``_xs_complete`` promise that every
+    chunk exists, and no consolidated metadata to check it against."""
+    meta = path / name / "zarr.json"
+    doc = json.loads(meta.read_text())
+    doc["attributes"].pop("_xs_complete")
+    meta.write_text(json.dumps(doc))
+    root = json.loads((path / "zarr.json").read_text())
+    root.pop("consolidated_metadata", None)
+    (path / "zarr.json").write_text(json.dumps(root))
+
+
 def _grow_declared_shape(store: Path, key: str, rows: int) -> None:
     """Edit a zarr array's declared shape (in its zarr.json and the commit record)."""
     meta = store / key / "zarr.json"
@@ -84,13 +96,7 @@ def test_a_huge_declared_zarr_shape_is_refused_before_allocating(tmp_path: Path,
     path = tmp_path / "small.zarr"
     xstore.save({"x": np.arange(1000.0)}, path, mode="zarr")
     if not complete:  # as a foreign store would be: no promise that every chunk exists
-        meta = path / "x" / "zarr.json"
-        doc = json.loads(meta.read_text())
-        doc["attributes"].pop("_xs_complete")
-        meta.write_text(json.dumps(doc))
-        root = json.loads((path / "zarr.json").read_text())
-        root.pop("consolidated_metadata", None)
-        (path / "zarr.json").write_text(json.dumps(root))
+        _as_foreign(path, "x")
     _grow_declared_shape(path, "x", 10**11)  # 800 GB of float64 over 8 KB of data
     with pytest.raises(xstore.StoreError, match=r"/x in .*small\.zarr declares"):
         xstore.load(path)
@@ -116,13 +122,7 @@ def test_a_refused_declaration_never_touched_the_memory(tmp_path: Path) -> None:
     stays far below 2 GB of resident memory (it refused before filling anything)."""
     path = tmp_path / "small.zarr"
     xstore.save({"x": np.arange(1000.0)}, path, mode="zarr")
-    meta = path / "x" / "zarr.json"
-    doc = json.loads(meta.read_text())
-    doc["attributes"].pop("_xs_complete")
-    meta.write_text(json.dumps(doc))
-    root = json.loads((path / "zarr.json").read_text())
-    root.pop("consolidated_metadata", None)
-    (path / "zarr.json").write_text(json.dumps(root))
+    _as_foreign(path, "x")
     _grow_declared_shape(path, "x", 250_000_000)
     code = (
         "import resource, sys, xstore\n"

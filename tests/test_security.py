@@ -157,15 +157,22 @@ def test_untrusted_classes_import_nothing_not_even_their_package(
     assert _nothing_ran(name, markers)
 
 
+def _stored_good(case: Case, name: str, markers: dict[str, Path]) -> str:
+    """A store holding ``{name}.sub.Good(5)`` under "obj", written with the module
+    imported, which is then forgotten again (as in a fresh interpreter)."""
+    path = case.path()
+    with case.open(path, "w") as store:
+        store["obj"] = importlib.import_module(f"{name}.sub").Good(5)
+    _forget(name, markers)
+    return path
+
+
 @pytest.mark.parametrize("trust", ["pkg", "pkg.sub", ["other", "pkg.sub"]])
 def test_trusted_modules_are_imported_and_restore(
     case: Case, package: tuple[str, dict[str, Path]], trust: str | list[str]
 ) -> None:
     name, markers = package
-    path = case.path()
-    with case.open(path, "w") as store:
-        store["obj"] = importlib.import_module(f"{name}.sub").Good(5)
-    _forget(name, markers)
+    path = _stored_good(case, name, markers)
     named = [t.replace("pkg", name) for t in ([trust] if isinstance(trust, str) else trust)]
     assert xstore.load(path, trust=named)["obj"].v == 5
     assert markers["sub"].exists()
@@ -178,10 +185,7 @@ def test_trusting_a_sibling_does_not_trust_the_module(
     case: Case, package: tuple[str, dict[str, Path]]
 ) -> None:
     name, markers = package
-    path = case.path()
-    with case.open(path, "w") as store:
-        store["obj"] = importlib.import_module(f"{name}.sub").Good(5)
-    _forget(name, markers)
+    path = _stored_good(case, name, markers)
     for wrong in (f"{name}.su", f"{name}.sub.deeper", f"{name}x", "other"):
         with pytest.raises(xstore.PickleNotAllowedError):
             xstore.load(path, trust=[wrong])
