@@ -155,3 +155,16 @@ def test_child_processes_import_the_xstore_under_test(tmp_path: Path) -> None:
         check=True,
     )
     assert Path(out.stdout.strip()).resolve() == Path(xstore.__file__).resolve()
+
+
+def test_every_module_is_in_the_readme_layout() -> None:
+    """The README's Development section lists every module with its job."""
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    layout = readme[readme.index("xstore/__init__.py") :]
+    layout = layout[: layout.index("```")]
+    missing = [
+        str(module.relative_to(PACKAGE))
+        for module in sorted(PACKAGE.rglob("*.py"))
+        if module.name != "__init__.py" and module.name not in layout
+    ]
+    assert not missing, f"add these to the README's layout: {missing}"
