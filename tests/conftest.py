@@ -107,13 +107,19 @@ class Case:
         return ["zarr"] if self.backend == "zarr" else ["netcdf4", "h5netcdf"]
 
     def open_plain(self, path: str, engine: str | None = None, **kwargs: Any) -> xr.DataTree:
-        """``xr.open_datatree`` as a user without xstore would call it."""
+        """``xr.open_datatree`` as a user without xstore would call it, read into
+        memory and closed (no file stays open after the test)."""
         engine = engine or self.xr_engine
+        source: Any = path
         if self.suffix == ".zip":  # zarr reads a path string as a directory
             import zarr
 
-            return xr.open_datatree(zarr.storage.ZipStore(path, mode="r"), engine=engine, **kwargs)
-        return xr.open_datatree(path, engine=engine, **kwargs)
+            source = zarr.storage.ZipStore(path, mode="r")
+        tree = xr.open_datatree(source, engine=engine, **kwargs)
+        try:
+            return tree.load()
+        finally:
+            tree.close()
 
 
 def _fixture(ids: tuple[str, ...]) -> Callable[..., Case]:
