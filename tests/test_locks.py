@@ -122,15 +122,10 @@ def test_a_second_open_in_the_same_process_is_refused(case: Case) -> None:
         store["d"] = 4
 
 
-def test_a_killed_writer_does_not_block_the_next(case: Case) -> None:
-    path = case.path()
-    child = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, path, _engine(case)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert child.stdout is not None and child.stdout.readline().strip() == "ready"
+def test_a_killed_writer_does_not_block_the_next(
+    case: Case, held: tuple[str, subprocess.Popen[str]]
+) -> None:
+    path, child = held
     child.send_signal(signal.SIGKILL)
     child.wait()
     with case.open(path, "a") as store:

@@ -68,10 +68,23 @@ class StoredSlices:
         shape: tuple[int, ...],
         dtype: np.dtype,
     ) -> None:
-        self._core: Core | None = core
-        self._mutex = mutex
+        self._place(core, mutex, backend, address, node, shape, dtype)
         with _OPENING:
             _LIVE[_key(backend, address)] = (weakref.ref(core), mutex)
+
+    def _place(
+        self,
+        core: Core | None,
+        mutex: Any,
+        backend: str,
+        address: Address,
+        node: Path,
+        shape: tuple[int, ...],
+        dtype: np.dtype,
+    ) -> None:
+        """Set every field (from ``__init__``, or when unpickled without a store)."""
+        self._core = core
+        self._mutex = mutex
         self._backend = backend
         self._address = address
         self.node = node
@@ -98,12 +111,5 @@ def _unpickle(
     backend: str, address: Address, node: Path, shape: tuple[int, ...], dtype: np.dtype
 ) -> StoredSlices:
     slices = StoredSlices.__new__(StoredSlices)
-    slices._core = None
-    slices._mutex = None
-    slices._backend = backend
-    slices._address = address
-    slices.node = node
-    slices.shape = shape
-    slices.dtype = dtype
-    slices.ndim = len(shape)
+    slices._place(None, None, backend, address, node, shape, dtype)
     return slices
