@@ -95,7 +95,13 @@ def import_class(spec: str, kind: str, *, allow_any: bool, trust: Iterable[str] 
 def object_version(obj: object) -> Any:
     """The version the Storable protocol records: ``obj.__version__``, else the package's."""
     version = getattr(obj, "__version__", None)
+    return version if version is not None else class_version(type(obj))
+
+
+def class_version(cls: type) -> Any:
+    """The version of a class now: its ``__version__``, else its top-level package's."""
+    version = getattr(cls, "__version__", None)
     if version is not None:
         return version
-    top = type(obj).__module__.partition(".")[0]
+    top = cls.__module__.partition(".")[0]
     return getattr(sys.modules.get(top), "__version__", None)

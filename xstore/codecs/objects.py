@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import sys
 from typing import Any
 
 import numpy as np
@@ -23,6 +22,7 @@ from xstore.codecs.classes import (
     STORABLE,
     RestoreRefused,
     class_spec,
+    class_version,
     import_class,
     is_storable,
     object_version,
@@ -59,15 +59,6 @@ def _version_attr(value: Any, ctx: EncodeContext) -> dict[str, Any]:
         return {VERSION: jsontag.dumps(version, ctx.strict())}
     except TypeError:
         return {}  # a version JSON cannot hold is not recorded (nothing to compare)
-
-
-def class_version(cls: type) -> Any:
-    """The version of a class now: its ``__version__``, else its top-level package's."""
-    version = getattr(cls, "__version__", None)
-    if version is not None:
-        return version
-    top = cls.__module__.partition(".")[0]
-    return getattr(sys.modules.get(top), "__version__", None)
 
 
 def _check_version(node: Node, cls: type, ctx: DecodeContext) -> Any:
