@@ -53,11 +53,15 @@ class RestoreRefused(Exception):
         self.module = module
 
 
+def _is_module_name(name: object) -> bool:
+    return isinstance(name, str) and all(part.isidentifier() for part in name.split("."))
+
+
 def trust_names(trust: str | Iterable[str]) -> tuple[str, ...]:
     """The module names of a ``trust=`` argument (one name or several), validated."""
     names = (trust,) if isinstance(trust, str) else tuple(trust)
     for name in names:
-        if not isinstance(name, str) or not all(p.isidentifier() for p in name.split(".")):
+        if not _is_module_name(name):
             raise ValueError(f"trust= takes module or package names, not {name!r}")
     return names
 
@@ -75,7 +79,7 @@ def import_class(spec: str, kind: str, *, allow_any: bool, trust: Iterable[str] 
     be found.
     """
     module, _, qualname = spec.partition(":")
-    if not module or not qualname or not all(p.isidentifier() for p in module.split(".")):
+    if not qualname or not _is_module_name(module):
         raise ImportError(f"malformed class name {spec!r}")
     if module not in sys.modules and not allow_any and not trusted(module, trust):
         raise RestoreRefused(spec, module)
