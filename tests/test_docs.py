@@ -80,7 +80,6 @@ def script(page: Path) -> str:
     return f'if __name__ == "__main__":\n{body}\n'
 
 
-
 RUNNABLE = [page for page in PAGES if blocks(page)]
 #: pages that use object storage start their own server on loopback; anything that
 #: ignored its endpoint would meet a dead port here, never a real cloud
