@@ -135,3 +135,13 @@ def _used_below(core: Core, group: Path, stored_dim: str) -> bool:
             if stored_dim in core.dims(child) or _used_below(core, child, stored_dim):
                 return True
     return False
+
+
+def chunk_boundary(members: list[Series], frames: int, limit: int) -> int:
+    """The last chunk boundary of a lockstep set at or below ``frames`` (members share
+    their records per chunk), or ``frames`` if no whole chunk is waiting or holding
+    the rest back would leave more than ``limit`` records buffered."""
+    aligned = frames - frames % members[0].chunk_rows
+    if aligned <= max(s.written for s in members):
+        return frames
+    return aligned if max(s.count for s in members) - aligned <= limit else frames

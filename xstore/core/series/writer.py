@@ -34,7 +34,13 @@ from xstore.core.chunks import DEFAULT_CHUNK_BYTES, record_chunks
 from xstore.core.entries import Entry, Resolved
 from xstore.core.layout import Core
 from xstore.core.series.buffer import Series
-from xstore.core.series.lockstep import LockstepSets, adopt_members, check_new_member, set_rows
+from xstore.core.series.lockstep import (
+    LockstepSets,
+    adopt_members,
+    check_new_member,
+    chunk_boundary,
+    set_rows,
+)
 from xstore.core.series.none_records import NoneRecords, check_dim
 from xstore.core.series.nulls import NoneRanges
 from xstore.core.series.records import (
@@ -389,7 +395,7 @@ class SeriesWriter(Rewriting, NoneRecords):
             if self._due:
                 self._core.flush()  # the interval is up: make everything durable
             else:
-                self.write_frames()  # a full buffer: write it (durable at the next flush)
+                self.write_frames(whole_chunks=True)  # durable at the next flush
             if len(series.buffer) > self.buffer_records:  # ahead of a lagging lockstep partner
                 series.buffer.drop_last(added)
                 self._budget += series.record_bytes * added
@@ -405,10 +411,15 @@ class SeriesWriter(Rewriting, NoneRecords):
         self.write_frames()
         self._restart_clock()
 
-    def write_frames(self) -> None:
-        """Write every complete frame of every series to the backend."""
+    def write_frames(self, whole_chunks: bool = False) -> None:
+        """Write every complete frame of every series to the backend; ``whole_chunks``
+        (a full buffer, not a flush): only up to the last chunk boundary, so that a
+        chunk is written once, whole, instead of once per buffer that ends inside it
+        (the rest waits for the next write; a flush writes everything)."""
         for members in self._lockstep:
             frames = min(s.count for s in members)
+            if whole_chunks:
+                frames = chunk_boundary(members, frames, self.buffer_records)
             for series in members:
                 self._write(series, frames)
         buffered = sum(s.record_bytes * len(s.buffer) for s in self._series.values())
