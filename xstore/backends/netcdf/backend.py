@@ -89,6 +89,7 @@ class NetCDFBackend(Backend):
         self._pending: list[tuple[Any, Any, np.ndarray]] = []  # (group, var, data) to write
         self._pending_bytes = 0
         self._grown: dict[Path, int] = {}  # variables grown since the last commit
+        self._tuned: dict[Path, Any] = {}  # the variable objects tuned for appends
         self._commits: dict[Path, dict[str, int]] = {}  # commit records, read once
 
     def _open(self, mode: str) -> Any:
@@ -396,6 +397,9 @@ class NetCDFBackend(Backend):
     def write_records(self, node: Path, start: int, block: np.ndarray) -> None:
         self._write_pending()
         var = self._var(node)
+        if self._tuned.get(node) is not var:  # once per variable object (reopens make new ones)
+            self._engine.tune_for_appends(var)
+            self._tuned[node] = var
         self._engine.grow(self._group(node[:-1]), var, start + len(block))
         self._engine.write(var, block, start)
         committed = self._commit_record(node[:-1]).get(node[-1], 0)
@@ -430,6 +434,7 @@ class NetCDFBackend(Backend):
                 self._handle.close()
             self._handle = None
             self._groups.clear()
+            self._tuned.clear()
 
 
 def checksum_of(data: np.ndarray) -> int:

@@ -94,6 +94,9 @@ class _Engine:
     def grow(self, group: Any, var: Any, size: int) -> None:
         """Make the unlimited first dimension of ``var`` at least ``size`` long."""
 
+    def tune_for_appends(self, var: Any) -> None:
+        """Prepare a chunked variable for records written at its end (default: nothing)."""
+
     def first_dim_unlimited(self, group: Any, var: Any) -> bool:
         raise NotImplementedError
 
@@ -151,6 +154,19 @@ class _NetCDF4(_Engine):
         var.set_auto_maskandscale(False)
         var.set_always_mask(False)
         return var
+
+    def tune_for_appends(self, var: Any) -> None:
+        """A chunk cache of two chunks for this variable instead of netCDF-C's 64 MiB
+        shared default: appended chunks are written once and never read again, and a
+        large cache only adds a copy of every chunk on its way to disk (with it, large
+        frames went at 0.89x of raw h5py doing the same fletcher32 work; with two
+        chunks, at 1.07x).  Two, so that the tail chunk a flush left half full stays
+        cached for the records that complete it."""
+        chunking = var.chunking()
+        if chunking == "contiguous" or not isinstance(var.dtype, np.dtype):  # str: vlen
+            return
+        chunk_bytes = var.dtype.itemsize * int(np.prod(chunking, dtype=np.int64))
+        var.set_var_chunk_cache(size=max(2**20, 2 * chunk_bytes), nelems=1009, preemption=0.75)
 
     def first_dim_unlimited(self, group: Any, var: Any) -> bool:
         dims = var.get_dims()
