@@ -8,7 +8,13 @@ from hypothesis.extra import numpy as hnp
 
 INT64 = st.integers(-(2**63), 2**63 - 1)
 FLOATS = st.floats(allow_nan=True, allow_infinity=True)
-KEYS = st.text(max_size=10)
+# what plain text strategies rarely produce: lone and split-pair surrogates, NUL,
+# non-BMP characters, decomposed (non-NFC) accents
+ODD_TEXT = st.lists(
+    st.sampled_from(["\ud800", "\udfff", "\ud83d", "\ude00", "\x00", "\U0001f600", "e\u0301", "a"]),
+    max_size=5,
+).map("".join)
+KEYS = st.one_of(st.text(max_size=10), ODD_TEXT)
 
 DTYPES = [
     "?", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "f2", "f4", "f8", "c8", "c16",
@@ -29,6 +35,7 @@ SCALARS = st.one_of(
     FLOATS,
     st.complex_numbers(allow_nan=True, allow_infinity=True),
     st.text(max_size=12),
+    ODD_TEXT,
     st.binary(max_size=12),
 )
 LEAVES = st.one_of(SCALARS, ARRAYS, NUMPY_SCALARS)
@@ -40,6 +47,7 @@ HASHABLE = st.one_of(
     INT64,
     st.floats(allow_nan=False),
     st.text(max_size=6),
+    ODD_TEXT,
     st.binary(max_size=6),
 )
 HASHABLES = st.one_of(HASHABLE, st.tuples(HASHABLE, HASHABLE))

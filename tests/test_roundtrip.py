@@ -87,3 +87,31 @@ def test_round_trip_between_backends(tmp_path: Path, target: str) -> None:
     back = tmp_path / "back.nc"
     xstore.save(xstore.load(other), back)
     assert_identical(EXAMPLE, xstore.load(back))
+
+
+ODD = ["\ud800", "\udfff", "a\x00b", "\x00", "\U0001f600", "e\u0301", "\ud83d\ude00", "x\ud83dy"]
+
+
+@pytest.mark.parametrize("text", ODD, ids=[ascii(t) for t in ODD])
+def test_odd_strings_come_back_exactly_in_every_mode(save_case: Case, text: str) -> None:
+    """Lone and split-pair surrogates, NUL, non-BMP and non-NFC text, as keys and values."""
+    data = {
+        text: text,
+        "nested": {"list": [text, {text: (text, {text})}], text: {text: [text]}},
+        "__xstore__": {text: text},
+    }
+    path = save_case.path("doc")
+    save_case.save(data, path)
+    assert_identical(data, xstore.load(path, mode=save_case.format.save_mode))
+
+
+def test_odd_strings_as_store_keys_and_attributes(case: Case) -> None:
+    path = case.path()
+    with case.open(path, "w") as store:
+        for i, text in enumerate(ODD):
+            store[f"k{i}{text}"] = {text: text}
+            store.attrs[f"a{i}{text}"] = text
+    with case.open(path, "r") as store:
+        for i, text in enumerate(ODD):
+            assert store[f"k{i}{text}"] == {text: text}
+            assert store.attrs[f"a{i}{text}"] == text

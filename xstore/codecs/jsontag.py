@@ -2,10 +2,13 @@
 
 JSON natives (str, int, finite float, bool, None, list, str-keyed dict) are written
 as themselves.  Everything else is an object ``{"__xstore__": <tag>, ...}``:
-``float`` (nan/inf), ``tuple``/``set``/``frozenset`` (``items``), ``bytes``
+``float`` (nan/inf), ``str`` (a string holding a surrogate pair as two code points,
+which a JSON reader would join into one character: ``codepoints``),
+``tuple``/``set``/``frozenset`` (``items``), ``bytes``
 (``base64``), ``complex`` (``real``/``imag``), ``ndarray``/``numpy.scalar``
 (``dtype``, ``shape``, flat ``data`` or ``base64``), ``dict`` (a dict that itself
-has the key ``__xstore__``), ``dataclass``/``storable`` (``class`` and contents) and
+has the key ``__xstore__`` (``items``) or a key that is such a string (``keys`` and
+``values``)), ``dataclass``/``storable`` (``class`` and contents) and
 ``xarray.DataArray``/``Dataset``/``DataTree``.  Values that would need pickle raise
 ``TypeError`` naming the key path.  This module is used by the ``json`` mode and for
 attribute values that have no netCDF form.
@@ -14,8 +17,10 @@ attribute values that have no netCDF form.
 from __future__ import annotations
 
 import base64
+import codecs
 import json
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +33,32 @@ from xstore.model import Node, Tree, Var, string_array
 
 TAG = "__xstore__"
 _NONFINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+ESCAPE_SURROGATES = "xstore.json-surrogates"  # the encoding error handler below
+
+
+def _escape_surrogates(error: UnicodeError) -> tuple[str, int]:
+    """Encoding error handler: a lone surrogate (which UTF-8 cannot hold) becomes its
+    JSON escape ``\\udXXX``, which JSON readers decode back to the same code point.
+    Outside strings a JSON text is ASCII, so every such character is inside one."""
+    assert isinstance(error, UnicodeEncodeError)
+    bad = error.object[error.start : error.end]
+    return "".join(f"\\u{ord(c):04x}" for c in bad), error.end
+
+
+codecs.register_error(ESCAPE_SURROGATES, _escape_surrogates)
+_SPLIT_PAIR = re.compile("[\ud800-\udbff][\udc00-\udfff]")
+
+
+def _joins_when_read(text: str) -> bool:
+    """Whether ``text`` holds a high and a low surrogate side by side: written as JSON
+    escapes, a reader would decode them as one character."""
+    return not text.isascii() and _SPLIT_PAIR.search(text) is not None
+
+
+def _string(text: str) -> Any:
+    if _joins_when_read(text):
+        return _tagged("str", codepoints=[ord(c) for c in text])
+    return text
 
 
 def _float(x: float) -> Any:
@@ -114,8 +145,10 @@ def node_extension(codec: Codec, accepts: Callable[[Any], bool]) -> Extension:
 def to_json(value: Any, ctx: EncodeContext) -> Any:
     """A JSON-compatible structure for ``value`` (see module docstring)."""
     kind = type(value)
-    if value is None or kind in (bool, str, int):
+    if value is None or kind in (bool, int):
         return value
+    if kind is str:
+        return _string(value)
     if kind is float:
         return value if math.isfinite(value) else _tagged("float", value=_float(value))
     if kind is list:
@@ -123,6 +156,10 @@ def to_json(value: Any, ctx: EncodeContext) -> Any:
     if kind is dict:
         if not all(type(k) is str for k in value):
             raise ctx.type_error(value, "dict keys must be str in this mode")
+        if any(_joins_when_read(k) for k in value):
+            keys = [_string(k) for k in value]
+            values = [to_json_at(ctx, k, v) for k, v in value.items()]
+            return _tagged("dict", keys=keys, values=values)
         items = {k: to_json_at(ctx, k, v) for k, v in value.items()}
         return _tagged("dict", items=items) if TAG in value else items
     if kind in (tuple, set, frozenset):
@@ -157,7 +194,12 @@ def from_json(obj: Any, ctx: DecodeContext) -> Any:
     if tag is None:
         return {k: from_json_at(ctx, k, v) for k, v in obj.items()}
     if tag == "dict":
+        if "keys" in obj:
+            keys = [from_json(k, ctx) for k in obj["keys"]]
+            return {k: from_json_at(ctx, k, v) for k, v in zip(keys, obj["values"], strict=True)}
         return {k: from_json_at(ctx, k, v) for k, v in obj["items"].items()}
+    if tag == "str":
+        return "".join(map(chr, obj["codepoints"]))
     if tag == "float":
         return _unfloat(obj["value"])
     if tag in ("tuple", "set", "frozenset"):
@@ -183,7 +225,13 @@ def from_json_at(ctx: DecodeContext, key: object, value: Any) -> Any:
 
 
 def dumps(value: Any, ctx: EncodeContext, **kwargs: Any) -> str:
-    return json.dumps(to_json(value, ctx), ensure_ascii=False, allow_nan=False, **kwargs)
+    """JSON text of ``value`` that UTF-8 can hold (lone surrogates escaped)."""
+    text = json.dumps(to_json(value, ctx), ensure_ascii=False, allow_nan=False, **kwargs)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", ESCAPE_SURROGATES).decode("utf-8")
+    return text
 
 
 def loads(text: str, ctx: DecodeContext) -> Any:

@@ -68,7 +68,7 @@ def dump(data: Mapping[str, Any], path: str, mode: str, codecs: Codecs) -> None:
             if CHECKSUM in document:  # a key of the user's own: tag the dict
                 document = {jsontag.TAG: "dict", "items": document}
             document[CHECKSUM] = _checksum(document)
-            handle.write(_pretty(document).encode("utf-8") + b"\n")
+            handle.write(_pretty(document).encode("utf-8", jsontag.ESCAPE_SURROGATES) + b"\n")
         else:
             cloudpickle.dump(data, handle)
 
