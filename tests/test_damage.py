@@ -168,3 +168,50 @@ def test_a_tiny_file_declaring_millions_of_tiny_chunks_is_refused_not_filled(
 )
 def test_chunks_touched_by_a_selection(index: tuple, expected: int) -> None:
     assert plausible.selection_chunks((1000, 40), (10, 10), index) == expected
+
+
+@pytest.fixture(scope="module")
+def zarr_original(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("orig") / "store.zarr"
+    damagekit.write(str(path), "zarr")
+    return path
+
+
+def _without(original: Path, folder: Path, chunks: list[str]) -> str:
+    import shutil
+
+    copy = folder / "damaged.zarr"
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(original, copy)
+    for chunk in chunks:
+        (copy / chunk).unlink()
+    return str(copy)
+
+
+def _array_of(chunk: str) -> str:
+    parts = chunk.split("/")
+    return "/" + "/".join(parts[: len(parts) - 1 - parts[::-1].index("c")])
+
+
+def test_check_names_the_array_of_every_deleted_zarr_chunk(zarr_original: Path, tmp_path):
+    from xstore.tools.check import check
+
+    chunks = sorted(
+        str(p.relative_to(zarr_original))
+        for p in zarr_original.rglob("*")
+        if p.is_file() and "c" in p.relative_to(zarr_original).parts
+    )
+    assert len(chunks) > 10
+    for chunk in chunks:
+        problems = check(_without(zarr_original, tmp_path, [chunk]))
+        assert any(p.startswith(f"{_array_of(chunk)}:") for p in problems), (chunk, problems)
+
+
+def test_check_names_each_damaged_array_inside_one_value(zarr_original: Path, tmp_path):
+    """Two damaged arrays of one stored Dataset, and of one dict: four lines, not two."""
+    from xstore.tools.check import check
+
+    chunks = ["dataset/v/c/0/0", "dataset/x/c/0", "params/T/c", "params/name/c", "traj/t/c/0"]
+    problems = check(_without(zarr_original, tmp_path, chunks))
+    named = sorted(p.split(":")[0] for p in problems)
+    assert named == ["/dataset/v", "/dataset/x", "/params/T", "/params/name", "/traj/t"]

@@ -328,6 +328,21 @@ class Core(Keys, Committing, Reading):
             )
         return [*self._backend.problems(), *hidden]
 
+    def unreadable_arrays(self, node: Path) -> list[tuple[Path, Exception]]:
+        """Every stored array under ``node`` (itself, if an array) that cannot be read
+        whole, with the reason: ``xstore check`` names each, not just the first."""
+        found: list[tuple[Path, Exception]] = []
+        for name, is_group in self._backend.children(node):
+            child = (*node, name)
+            if is_group:
+                found.extend(self.unreadable_arrays(child))
+                continue
+            try:
+                self._backend.read(child)
+            except Exception as exc:  # damage of any kind: reported, not raised
+                found.append((child, exc))
+        return found
+
     def flush(self) -> None:
         """Write buffered records and make everything durable; commit what changed."""
         if self._records is not None:

@@ -14,7 +14,7 @@ from xstore.errors import PickleNotAllowedError, StoreError
 from xstore.faces.api import open_session
 from xstore.faces.attributes import Attributes
 from xstore.faces.store import Group, Store
-from xstore.names import decode_name, is_internal
+from xstore.names import Path, decode_name, is_internal
 
 
 def check(
@@ -78,6 +78,18 @@ def _check_attrs(attrs: Attributes, where: str) -> list[str]:
     return problems
 
 
+def _reason(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _named(arrays: list[tuple[Path, Exception]], value: Path, label: str) -> list[str]:
+    """One line per unreadable array inside the stored value at ``value``."""
+    return [
+        f"{label}/{'/'.join(decode_name(n) for n in node[len(value) :])}: {_reason(exc)}"
+        for node, exc in arrays
+    ]
+
+
 def _check_group(node: Group, where: str) -> list[str]:
     session, group = node.session, node.stored_path
     core = session.layout
@@ -102,7 +114,8 @@ def _check_group(node: Group, where: str) -> list[str]:
         except PickleNotAllowedError:
             continue  # pickles are not damage; reading them is just not allowed here
         except Exception as exc:  # report and go on: check lists every damaged node
-            problems.append(f"{label}: {type(exc).__name__}: {exc}")
+            arrays = core.unreadable_arrays(path) if entry.is_group else []
+            problems.extend(_named(arrays, path, label) or [f"{label}: {_reason(exc)}"])
     for dim, members in lengths.items():
         if len(set(members.values())) > 1:
             shown = ", ".join(f"{k}={v}" for k, v in members.items())
