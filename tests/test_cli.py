@@ -74,6 +74,21 @@ def test_tree_and_cat(tmp_path: Path) -> None:
     assert_one_line_error(run("cat", str(path), "missing"))
 
 
+def test_cat_reads_through_a_path_into_a_stored_list(tmp_path: Path) -> None:
+    path = tmp_path / "l.zarr"
+    xstore.save({"runs": [{"T": 300.0}, {"T": 310.0, "x": [1.0, 2.0, 3.0]}]}, path, mode="zarr")
+    for key, shown in (
+        ("runs/1/T", "310.0"),
+        ("runs/-1/x/2", "3.0"),
+        ("runs/1/x[1:]", "[2.0, 3.0]"),
+    ):
+        result = run("cat", str(path), key)
+        assert result.returncode == 0 and result.stdout.strip() == shown, result.stderr
+    result = run("cat", str(path), "runs/2/T")
+    assert_one_line_error(result)
+    assert "out of range for 'runs', a stored list of length 2" in result.stderr
+
+
 @pytest.mark.parametrize(
     ("middle", "last"),
     [("b.zarr", "c.nc"), ("b.json", "c.zarr"), ("b.zip", "c.h5"), ("b.pkl", "c.nc")],

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
-from conftest import Case
+from conftest import Case, backend_of
 
 import xstore
 
@@ -340,6 +340,99 @@ def test_writing_through_a_path_into_an_object_is_a_type_error(case: Case) -> No
         store["d/inner/x"] = 2  # dicts can be changed by path
         assert store["d"] == {"inner": {"x": 2}}
         assert store["p"] == Params(1.0, {"x": 1})
+
+
+def _lists(extra: Any = None) -> dict[str, Any]:
+    return {
+        "lst": [Params(1.0, {"x": 1}, extra=extra), Params(2.0, {"x": np.arange(3)})],
+        "tup": (Params(1.0, {}), {"x": 3}, VersionedStorable(), [[4, 5], ["a", "b"]]),
+        "nums": [1.5, 2.5, 3.5],
+    }
+
+
+def test_paths_lead_into_stored_lists_and_tuples(case: Case) -> None:
+    path = case.path()
+    with pytest.warns(xstore.PickleFallbackWarning):
+        case.save(_lists(extra=lambda: 1), path)
+    with case.open(path, "r") as store:
+        assert store["lst/1/T"] == 2.0 and store["lst/1/inner/x"].tolist() == [0, 1, 2]
+        assert store["lst/-1/T"] == 2.0 and store["lst/0/inner"] == {"x": 1}
+        assert store["tup/1/x"] == 3 and store["tup/1"] == {"x": 3}
+        assert store["tup/0"] == Params(1.0, {}) and store["tup/-4/T"] == 1.0
+        assert store["tup/2/a"] == 1 and store["tup/2"].seen == 3  # a Storable
+        assert store["tup/3/1/0"] == "a" and store["tup/3/-2"] == [4, 5]  # nested lists
+        assert store["nums/1"] == 2.5 and store["nums/-1"] == 3.5  # a list stored as one array
+        assert store.array("lst/1/inner/x")[1:].tolist() == [1, 2]
+        assert "lst/1/T" in store and "nums/2" in store and "tup/3/1/-1" in store
+        assert store.get("lst/1/T") == 2.0 and store.get("lst/2/T", "none") == "none"
+        with pytest.raises(xstore.PickleNotAllowedError):  # item 0 needs the lambda
+            store["lst"]
+
+
+def test_a_path_into_a_list_reads_only_that_item(
+    case: Case, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = case.path()
+    case.save({**_lists(), "lst": [np.zeros(1000), {"T": 2.0, "x": np.ones(3)}]}, path)
+    with case.open(path, "r") as store:
+        backend = backend_of(store)
+        reads: list[tuple[Any, Any]] = []
+        original = backend.read
+        monkeypatch.setattr(
+            backend,
+            "read",
+            lambda node, index=(): reads.append((node, index)) or original(node, index),
+        )
+        assert store["lst/1"]["x"].tolist() == [1.0, 1.0, 1.0]
+        assert reads and all(node[:2] == ("lst", "1") for node, _ in reads)
+        reads.clear()
+        assert store["nums/-2"] == 2.5
+        assert [index for _, index in reads] == [(slice(1, 2),)]
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ("lst/2/T", r"'lst/2/T': index 2 is out of range for 'lst', a stored list of length 2"),
+        ("lst/-3", "index -3 is out of range for 'lst', a stored list of length 2"),
+        ("tup/3/1/2", "index 2 is out of range for 'tup/3/1', a stored list of length 2"),
+        ("nums/3", "index 3 is out of range for 'nums', a stored list of length 3"),
+        ("lst/T", "'lst' is a stored list; 'T' is not an index"),
+        ("tup/01", "'tup' is a stored tuple; '01' is not an index"),
+        ("nums/x", "'nums' is a stored list; 'x' is not an index"),
+    ],
+)
+def test_a_path_into_a_list_needs_an_index_in_range(case: Case, key: str, message: str) -> None:
+    path = case.path()
+    case.save(_lists(), path)
+    with case.open(path, "r") as store:
+        assert key not in store
+        with pytest.raises(KeyError, match=message):
+            store[key]
+
+
+def test_writing_through_a_path_into_a_list_is_a_type_error(case: Case) -> None:
+    path = case.path()
+    with case.open(path, "w") as store:
+        store.update(_lists())
+        for action in (
+            lambda: store.__setitem__("lst/1/T", 3.0),
+            lambda: store.__setitem__("lst/1", 3.0),
+            lambda: store.__setitem__("lst/2", 3.0),
+            lambda: store.__setitem__("nums/0", 3.0),
+            lambda: store.__setitem__("tup/1/x", 4),  # a dict inside a tuple
+            lambda: store.__delitem__("lst/1"),
+            lambda: store.__delitem__("nums/1"),
+            lambda: store.create_group("lst/0/g"),
+            lambda: store.append("lst/1/series", 1.0),
+        ):
+            with pytest.raises(TypeError, match="stored object"):
+                action()
+        with pytest.raises(TypeError, match="item of a list stored as one array"):
+            store.array("nums/1")
+        first, second = store["lst"]
+        assert first == Params(1.0, {"x": 1}) and second.T == 2.0
+        assert store["nums"] == [1.5, 2.5, 3.5] and store["tup/1"] == {"x": 3}
 
 
 def test_dataframe_inside_an_xarray_tree_of_values(tmp_path: Path) -> None:

@@ -11,10 +11,12 @@ import numpy as np
 
 from xstore.names import Path
 
-#: group tags a key path can lead through (None: a plain group): containers, tables
-#: of records, and stored objects (one field of which can be read on its own)
+#: group tags a key path can lead through (None: a plain group): containers (lists
+#: and tuples by index), tables of records, and stored objects (one field of which can
+#: be read on its own)
 TRAVERSABLE = frozenset(
-    {None, "dict", "collections.OrderedDict", "records", "dataclass", "storable", "getstate"}
+    {None, "dict", "collections.OrderedDict", "records", "list", "tuple"}
+    | {"dataclass", "storable", "getstate"}
 )
 #: group tags a key path may lead through to write or delete something (what may be
 #: written inside a table of records is decided by its face)
@@ -60,6 +62,10 @@ class Resolved:
     parent_tag: str | None = None  # the type tag of ``parent`` (None: a plain group)
     #: every group walked through is a plain group or a dict: the key may be written
     writable: bool = True
+    #: the key ends at this item of ``entry``, a list stored as one array
+    item: int | None = None
+    #: why the key leads nowhere, where a name says it (e.g. a list index out of range)
+    problem: str | None = None
 
     @property
     def complete(self) -> bool:
@@ -69,6 +75,11 @@ class Resolved:
     @property
     def found(self) -> bool:
         return self.complete and self.entry is not None
+
+    @property
+    def exists(self) -> bool:
+        """Something is stored under the key: a node, or an item of a stored array."""
+        return self.found or self.item is not None
 
     @property
     def blocked(self) -> bool:

@@ -2,10 +2,12 @@
 a key names.
 
 Every face walks a ``/``-separated key by the same rule (:meth:`Keys.resolve`):
-through plain groups, stored dicts, tables of records and stored objects
-(dataclasses, Storables, ``__getstate__`` state), so ``store["run/params/T"]`` reads
-one field of a stored object without restoring the rest.  Only plain groups and dicts
-can be written through (:attr:`~xstore.core.entries.Resolved.writable`).
+through plain groups, stored dicts, tables of records, stored objects (dataclasses,
+Storables, ``__getstate__`` state) and the items of stored lists and tuples
+(:mod:`xstore.core.items`), so ``store["run/params/T"]`` reads one field of a stored
+object and ``store["runs/-1/T"]`` one of the last item of a list without restoring
+the rest.  Only plain groups and dicts can be written through
+(:attr:`~xstore.core.entries.Resolved.writable`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from xstore.core.entries import (
     Kind,
     Resolved,
 )
+from xstore.core.items import SEQUENCE_TAGS, item_position, why_not
 from xstore.errors import StoreError
 from xstore.model import SEQ, TYPE, Tree, tag_of
 from xstore.names import Path, check_key_name, decode_name, is_internal, split_key
@@ -118,13 +121,38 @@ class Keys:
         parts = split_key(key)
         stored, tag, writable = group, None, True
         for depth, part in enumerate(parts):
-            entry = self.index(stored).get(part)
-            last = depth == len(parts) - 1
-            if last or entry is None or not entry.is_group or entry.tag not in TRAVERSABLE:
+            index = self.index(stored)
+            if tag in SEQUENCE_TAGS:  # an item of a stored list: its position is its name
+                at = item_position(part, len(index))
+                if at is None:
+                    why = why_not(part, len(index), str(tag), "/".join(parts[:depth]))
+                    return Resolved(parts, stored, depth, None, tag, writable, problem=why)
+                part = str(at)
+                parts = (*parts[:depth], part, *parts[depth + 1 :])
+            entry = index.get(part)
+            if entry is None or depth == len(parts) - 1:
+                return Resolved(parts, stored, depth, entry, tag, writable)
+            if not entry.is_group and entry.tag in SEQUENCE_TAGS and depth == len(parts) - 2:
+                return self._item(parts, stored, depth, entry, tag)
+            if not entry.is_group or entry.tag not in TRAVERSABLE:
                 return Resolved(parts, stored, depth, entry, tag, writable)
             stored, tag = (*stored, entry.stored), entry.tag
             writable = writable and tag in WRITABLE_THROUGH
         raise AssertionError("unreachable: split_key never returns an empty key")
+
+    def _item(
+        self, parts: tuple[str, ...], parent: Path, depth: int, entry: Entry, tag: str | None
+    ) -> Resolved:
+        """Where the last of ``parts`` leads in ``entry``, a list stored as one array
+        (of numbers or strings): one of its items, or nowhere (with the reason)."""
+        shape = self.info((*parent, entry.stored)).shape
+        length = shape[0] if shape else 0
+        at = item_position(parts[-1], length)
+        if at is None:
+            why = why_not(parts[-1], length, str(entry.tag), "/".join(parts[:-1]))
+            return Resolved(parts, parent, depth, entry, tag, False, problem=why)
+        parts = (*parts[:-1], str(at))
+        return Resolved(parts, parent, depth, entry, tag, False, item=at)
 
     def kind(self, parent: Path, entry: Entry) -> Kind:
         if entry.plain_group:

@@ -106,6 +106,12 @@ class Reading:
             lambda part: self._backend.read(node, part), written, buffered, index
         )
 
+    def read_items(self, node: Path, start: int, stop: int) -> Var:
+        """Items ``start:stop`` (along the first axis) of a variable, with its
+        attributes: a part that decodes as the whole does, reading only that part."""
+        attrs = {k: v for k, v in self.attrs(node).items() if k != SEQ}
+        return Var(self.read_slice(node, (slice(start, stop),)), attrs)
+
     def length(self, node: Path) -> int:
         """Records in a growable variable, including those still buffered here."""
         length = self._backend.info(node).shape[0]

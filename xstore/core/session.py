@@ -147,6 +147,12 @@ class Session:
         """The decoded value of child ``entry`` of ``parent``."""
         return self.decode(self.layout.read_node((*parent, entry.stored), entry.is_group), label)
 
+    def read_item(self, parent: Path, entry: Entry, item: int, label: str) -> Any:
+        """Item ``item`` of child ``entry`` of ``parent``, a list or tuple stored as one
+        array (only that item is read)."""
+        node = self.layout.read_items((*parent, entry.stored), item, item + 1)
+        return self.decode(node, label)[0]
+
     # -- lifetime --------------------------------------------------------------------------
     def flush(self) -> None:
         """Write buffered records and make everything durable."""

@@ -120,11 +120,20 @@ class Group(MutableMapping[str, Any]):
     def _label(self, key: str) -> str:
         return self.session.label("/".join((*self._names, key)))
 
-    def _lookup(self, key: str) -> Resolved:
-        """Where ``key`` is stored (:class:`MissingKey`, a ``KeyError``, if nothing is)."""
+    def _lookup(self, key: str, item: bool = False) -> Resolved:
+        """Where ``key`` is stored (:class:`MissingKey`, a ``KeyError``, if nothing is).
+        Only with ``item`` may ``key`` be an item of a list stored as one array
+        (``TypeError`` otherwise: it is no node of its own)."""
         layout = self.session.layout
         found = layout.resolve(self.stored_path, key)
-        if not found.found:
+        if found.problem is not None:
+            raise KeyError(f"{key!r}: {found.problem}")
+        if found.item is not None and not item:
+            raise TypeError(
+                f"{self._label(key)} is an item of a list stored as one array, not a node "
+                "of its own: read it with store[key]"
+            )
+        if not (found.found or found.item is not None):
             if found.blocked:
                 part = found.parts[found.depth]
                 raise KeyError(f"{key!r}: {part!r} holds a stored value, not a group")
@@ -151,8 +160,10 @@ class Group(MutableMapping[str, Any]):
     # -- mapping -------------------------------------------------------------------------
     @serialised
     def __getitem__(self, key: str) -> Any:
-        found = self._lookup(key)
+        found = self._lookup(key, item=True)
         assert found.entry is not None
+        if found.item is not None:
+            return self.session.read_item(found.parent, found.entry, found.item, self._label(key))
         if found.entry.plain_group and found.writable:
             return self._child(found)
         return self.session.read_value(found.parent, found.entry, self._label(key))
@@ -183,7 +194,7 @@ class Group(MutableMapping[str, Any]):
 
     @serialised
     def __delitem__(self, key: str) -> None:
-        found = self._lookup(key)
+        found = self._lookup(key, item=True)
         self._writable_parent(found, key, "delete")
         self.session.layout.delete(found.parent, found.name)
 
@@ -192,7 +203,7 @@ class Group(MutableMapping[str, Any]):
         if not isinstance(key, str):
             return False
         try:  # no KeyError here: a miss must not pay for suggesting close matches
-            return self.session.layout.resolve(self.stored_path, key).found
+            return self.session.layout.resolve(self.stored_path, key).exists
         except ValueError:
             return False
 
