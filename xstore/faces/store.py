@@ -133,7 +133,7 @@ class Group(MutableMapping[str, Any]):
                 f"{self._label(key)} is an item of a list stored as one array, not a node "
                 "of its own: read it with store[key]"
             )
-        if not (found.found or found.item is not None):
+        if not found.exists:
             if found.blocked:
                 part = found.parts[found.depth]
                 raise KeyError(f"{key!r}: {part!r} holds a stored value, not a group")
