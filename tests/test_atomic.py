@@ -102,3 +102,16 @@ def test_failing_save_leaves_a_zarr_directory_intact(tmp_path: Path) -> None:
     after = {p.relative_to(path): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
     assert after == before
     assert sorted(os.listdir(tmp_path)) == ["doc.zarr"]
+
+
+@pytest.mark.parametrize(("first", "then"), [("hdf5", "zarr"), ("zarr", "hdf5"), ("zarr", "json")])
+def test_save_replaces_a_store_of_the_other_kind(tmp_path: Path, first: str, then: str) -> None:
+    """A netCDF file saved over a zarr directory (and back) replaces it, leaving nothing
+    else beside it (the two cannot be swapped by a plain rename)."""
+    target = tmp_path / "result.store"
+    xstore.save(ORIGINAL, target, mode=first)
+    xstore.save({"new": np.arange(3)}, target, mode=then)
+    assert sorted(os.listdir(tmp_path)) == ["result.store"]
+    assert os.path.isdir(target) == (then == "zarr")
+    np.testing.assert_array_equal(xstore.load(target)["new"], np.arange(3))
+    assert "kept" not in xstore.load(target)

@@ -84,21 +84,25 @@ def remove(path: str) -> None:
 
 
 def replace(source: str, target: str) -> None:
-    """Move ``source`` over ``target`` in one step: a file over a file (``rename``), a
-    directory over a directory (Linux ``renameat2(RENAME_EXCHANGE)`` swaps the two,
-    then the old one, now at ``source``, is removed).  Where the exchange is not
-    available the directory is replaced in two renames, and a crash between them
-    leaves the old store at ``<source>.old``."""
-    if os.path.isdir(source) and os.path.isdir(target):
-        if _exchange(source, target):
-            shutil.rmtree(source)
-            return
-        trash = f"{source}.old"
-        os.replace(target, trash)
+    """Move ``source`` over ``target`` in one step: a file over a file (``rename``); a
+    directory over anything, or a file over a directory (a zarr store saved as
+    netCDF), by Linux ``renameat2(RENAME_EXCHANGE)``, which swaps the two, and the old
+    one, now at ``source``, is removed.  Where the exchange is not available the old
+    one is moved aside first, and a crash between the two renames leaves it at
+    ``<source>.old``."""
+    if not os.path.isdir(source) and not os.path.isdir(target):
         os.replace(source, target)
-        shutil.rmtree(trash)
-    else:
-        os.replace(source, target)
+        return
+    if not os.path.lexists(target):
+        os.rename(source, target)
+        return
+    if _exchange(source, target):
+        remove(source)
+        return
+    trash = f"{source}.old"
+    os.replace(target, trash)
+    os.replace(source, target)
+    remove(trash)
 
 
 _RENAME_EXCHANGE = 2
