@@ -43,6 +43,7 @@ from xstore.backends.netcdf.hdf5 import (
     move_node,
     truncate_uncommitted,
 )
+from xstore.backends.netcdf.scales import NewVariable, bulk_attr, bulk_dtype, write_variables
 from xstore.backends.slabs import is_big, nbytes, write_slabs
 from xstore.errors import StoreError
 from xstore.model import STRING, ArraySource, string_array
@@ -53,6 +54,7 @@ CRC = "_xs_crc"  # crc32 of a contiguous variable's data (chunked ones use fletc
 _PRIVATE = (COMMIT, STATIC, CRC)
 PENDING_LIMIT = 64 * 2**20  # bytes of deferred variable data before it is written out
 DEFAULT_ENGINE = "netcdf4"
+BULK_MIN = 256  # staged variables from which they are written with h5py, not the engine
 
 
 class NetCDFBackend(Backend):
@@ -91,6 +93,9 @@ class NetCDFBackend(Backend):
         self._grown: dict[Path, int] = {}  # variables grown since the last commit
         self._tuned: dict[Path, Any] = {}  # the variable objects tuned for appends
         self._commits: dict[Path, dict[str, int]] = {}  # commit records, read once
+        # small plain variables not created yet, in order (see :meth:`_create_staged`)
+        self._staged: dict[Path, NewVariable] = {}
+        self._staged_groups: set[Path] = set()
 
     def _open(self, mode: str) -> Any:
         try:
@@ -132,6 +137,8 @@ class NetCDFBackend(Backend):
     # -- structure -------------------------------------------------------------------
     @reading
     def children(self, group: Path) -> list[tuple[str, bool]]:
+        if group in self._staged_groups:
+            self._create_staged()
         handle = self._group(group)
         out = [(name, False) for name in self._engine.variables(handle)]
         out.extend((name, True) for name in self._engine.groups(handle))
@@ -149,6 +156,7 @@ class NetCDFBackend(Backend):
         return {n: size for n, (size, _) in self._engine.dimensions(self._group(group)).items()}
 
     def delete(self, node: Path) -> None:
+        self._create_staged()
         self._write_pending()
         record = self._commit_record(node[:-1])
         if node[-1] in record:
@@ -158,6 +166,7 @@ class NetCDFBackend(Backend):
         self._below_netcdf(lambda h5file: delete_node(h5file, node))
 
     def rename(self, node: Path, name: str) -> None:
+        self._create_staged()
         self._write_pending()
         group = node[:-1]
         record = self._commit_record(group)
@@ -187,17 +196,24 @@ class NetCDFBackend(Backend):
     # -- attributes ------------------------------------------------------------------
     @reading
     def attrs(self, node: Path) -> dict[str, Any]:
+        self._settle(node)
         attrs = self._engine.get_attrs(self._obj(node))
         for private in _PRIVATE:  # the backend's own bookkeeping
             attrs.pop(private, None)
         return attrs
 
     def set_attrs(self, node: Path, attrs: Mapping[str, Any]) -> None:
+        staged = self._staged.get(node)
+        if staged is not None and all(bulk_attr(v) for v in attrs.values()):
+            staged.attrs.update(attrs)
+            return
+        self._settle(node)
         obj = self._obj(node)
         for name, value in attrs.items():
             self._engine.set_attr(obj, name, value)
 
     def delete_attrs(self, node: Path, names: Iterable[str]) -> None:
+        self._settle(node)
         obj = self._obj(node)
         for name in names:
             self._engine.del_attr(obj, name)
@@ -222,6 +238,8 @@ class NetCDFBackend(Backend):
                 if not is_unlimited and have != size:
                     raise ValueError(f"dimension {dim!r} has size {have}, not {size}")
                 continue
+            if (*node[:-1], dim) in self._staged:  # the dimension of a staged variable's name
+                self._create_staged()
             # netCDF has no fixed dimension of length 0: such a dimension is unlimited
             self._engine.create_dimension(group, dim, None if grows or size == 0 else size)
             existing[dim] = (size, grows or size == 0)
@@ -245,6 +263,39 @@ class NetCDFBackend(Backend):
         elif self._checksum and 0 not in data.shape:
             data = np.asarray(data)  # contiguous (small): its crc32 is an attribute
             attrs[CRC] = np.int64(checksum_of(data))
+        plain = (
+            isinstance(data, np.ndarray)
+            and chunks is None
+            and not filters
+            and fill is None
+            and bulk_dtype(dtype)
+            and 0 not in data.shape
+            and not is_big(data)
+            and node[-1] not in existing
+            and all(bulk_attr(value) for value in attrs.values())
+        )
+        if plain:  # created later, with the others (a private copy: the caller may change it)
+            self._staged[node] = NewVariable(node, np.array(data, copy=True), dims, attrs)
+            self._staged_groups.add(node[:-1])
+            return
+        if node[:-1] in self._staged_groups:  # keep the group's order of variables
+            self._create_staged()
+        self._define(group, node, data, dtype, dims, fill, chunks, filters, attrs, unlimited)
+
+    def _define(
+        self,
+        group: Any,
+        node: Path,
+        data: np.ndarray | ArraySource,
+        dtype: np.dtype,
+        dims: tuple[str, ...],
+        fill: Any,
+        chunks: tuple[int, ...] | None,
+        filters: dict[str, Any],
+        attrs: Mapping[str, Any],
+        unlimited: bool,
+    ) -> None:
+        """Create a variable through the engine (its data written now or with the batch)."""
         var = self._engine.create_variable(group, node[-1], dtype, dims, fill, chunks, filters)
         for name, value in attrs.items():
             self._engine.set_attr(var, name, value)
@@ -261,6 +312,32 @@ class NetCDFBackend(Backend):
         self._pending_bytes += nbytes(data)
         if self._pending_bytes > PENDING_LIMIT:
             self._write_pending()
+
+    def _settle(self, node: Path) -> None:
+        """Create the staged variables if ``node`` is one of them."""
+        if node in self._staged:
+            self._create_staged()
+
+    def _create_staged(self) -> None:
+        """Create the staged variables: small, contiguous, plain numeric ones wait in
+        ``_staged`` so that many are written at once with h5py, their dimension scales'
+        reference lists written once (:mod:`~.scales`), not one attach per variable
+        (quadratic in netCDF-C and h5py alike).  Fewer than :data:`BULK_MIN` are not
+        worth reopening the file for: they go through the engine."""
+        if not self._staged:
+            return
+        staged, self._staged = list(self._staged.values()), {}
+        self._staged_groups.clear()
+        if len(staged) < BULK_MIN:
+            for var in staged:
+                group = self._group(var.node[:-1])
+                dtype = var.data.dtype.newbyteorder("=")
+                self._define(
+                    group, var.node, var.data, dtype, var.dims, None, None, {}, var.attrs, False
+                )
+            return
+        self._write_pending()
+        self._below_netcdf(lambda h5file: write_variables(h5file, staged))
 
     def _write_pending(self) -> None:
         """Write the data of every variable defined since the last batch."""
@@ -279,6 +356,7 @@ class NetCDFBackend(Backend):
 
     @reading
     def info(self, node: Path) -> VarInfo:
+        self._settle(node)
         var = self._var(node)
         dims = tuple(var.dimensions)
         unlimited = self._engine.first_dim_unlimited(self._group(node[:-1]), var)
@@ -295,6 +373,7 @@ class NetCDFBackend(Backend):
 
     @reading
     def chunks(self, node: Path) -> tuple[int, ...] | None:
+        self._settle(node)
         return self._engine.chunks(self._var(node))
 
     def native(self, node: Path) -> Any:
@@ -302,6 +381,7 @@ class NetCDFBackend(Backend):
         h5netcdf's), after writing the data of variables defined since the last batch.
         It is the handle xstore writes through, so it sees every later write; it is
         replaced when something is deleted (netCDF cannot delete in place)."""
+        self._create_staged()
         self._write_pending()
         return self._obj(node)
 
@@ -327,6 +407,7 @@ class NetCDFBackend(Backend):
 
     @reading
     def read(self, node: Path, index: Index = ()) -> np.ndarray:
+        self._settle(node)
         self._write_pending()
         var = self._var(node)
         chunks = self._engine.chunks(var)
@@ -387,6 +468,7 @@ class NetCDFBackend(Backend):
             return None
 
     def write(self, node: Path, data: np.ndarray, index: Index = ()) -> None:
+        self._settle(node)
         self._write_pending()
         var = self._var(node)
         self._assign(var, data, index)
@@ -395,6 +477,7 @@ class NetCDFBackend(Backend):
             self._engine.set_attr(var, CRC, np.int64(checksum_of(np.asarray(whole))))
 
     def write_records(self, node: Path, start: int, block: np.ndarray) -> None:
+        self._settle(node)
         self._write_pending()
         var = self._var(node)
         if self._tuned.get(node) is not var:  # once per variable object (reopens make new ones)
@@ -408,8 +491,14 @@ class NetCDFBackend(Backend):
     # -- lifetime --------------------------------------------------------------------
     def flush(self) -> None:
         """Data and extents first, then the commit record of every grown variable."""
+        self._flush(closing=False)
+
+    def _flush(self, closing: bool) -> None:
         if not self.writable:
             return
+        bulk = closing and len(self._staged) >= BULK_MIN
+        if not bulk:
+            self._create_staged()
         self._write_pending()
         self._engine.flush(self._handle)
         if self._grown:
@@ -421,6 +510,14 @@ class NetCDFBackend(Backend):
                 )
                 self._engine.set_attr(self._group(group), COMMIT, json.dumps(record))
             self._engine.flush(self._handle)
+        if bulk:  # closing: h5py writes them once the engine has closed (no reopen)
+            staged, self._staged = list(self._staged.values()), {}
+            self._staged_groups.clear()
+            handle, self._handle = self._handle, None
+            self._groups.clear()
+            handle.close()
+            with h5py.File(self._file, "r+") as h5file:
+                write_variables(h5file, staged)
         if self._file != self.location:  # a new file: now complete, it takes its place
             os.replace(self._file, self.location)
             self._file = self.location
@@ -429,12 +526,15 @@ class NetCDFBackend(Backend):
         if self._handle is not None:
             try:
                 if self.writable:
-                    self.flush()
+                    self._flush(closing=True)
             finally:
-                self._handle.close()
-            self._handle = None
-            self._groups.clear()
-            self._tuned.clear()
+                if self._handle is not None:
+                    self._handle.close()
+                self._handle = None
+                self._groups.clear()
+                self._tuned.clear()
+                self._staged.clear()
+                self._staged_groups.clear()
 
 
 def checksum_of(data: np.ndarray) -> int:
