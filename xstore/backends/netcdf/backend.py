@@ -26,15 +26,15 @@ from __future__ import annotations
 
 import json
 import os
-import zlib
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import h5py
 import numpy as np
 
-from xstore.backends import files, plausible
+from xstore.backends import files
 from xstore.backends.base import Backend, Index, VarInfo, reading
+from xstore.backends.netcdf.checks import checksum_of, require_plausible
 from xstore.backends.netcdf.engines import ENGINES
 from xstore.backends.netcdf.hdf5 import (
     COMMIT,
@@ -43,7 +43,7 @@ from xstore.backends.netcdf.hdf5 import (
     move_node,
     truncate_uncommitted,
 )
-from xstore.backends.netcdf.scales import NewVariable, bulk_attr, bulk_dtype, write_variables
+from xstore.backends.netcdf.scales import NewVariable, bulk_attr, bulk_variable, write_variables
 from xstore.backends.slabs import is_big, nbytes, write_slabs
 from xstore.errors import StoreError
 from xstore.model import STRING, ArraySource, string_array
@@ -93,8 +93,7 @@ class NetCDFBackend(Backend):
         self._grown: dict[Path, int] = {}  # variables grown since the last commit
         self._tuned: dict[Path, Any] = {}  # the variable objects tuned for appends
         self._commits: dict[Path, dict[str, int]] = {}  # commit records, read once
-        # small plain variables not created yet, in order (see :meth:`_create_staged`)
-        self._staged: dict[Path, NewVariable] = {}
+        self._staged: dict[Path, NewVariable] = {}  # to create, in order (_create_staged)
         self._staged_groups: set[Path] = set()
 
     def _open(self, mode: str) -> Any:
@@ -196,7 +195,7 @@ class NetCDFBackend(Backend):
     # -- attributes ------------------------------------------------------------------
     @reading
     def attrs(self, node: Path) -> dict[str, Any]:
-        self._settle(node)
+        self._create_staged(node)
         attrs = self._engine.get_attrs(self._obj(node))
         for private in _PRIVATE:  # the backend's own bookkeeping
             attrs.pop(private, None)
@@ -207,13 +206,13 @@ class NetCDFBackend(Backend):
         if staged is not None and all(bulk_attr(v) for v in attrs.values()):
             staged.attrs.update(attrs)
             return
-        self._settle(node)
+        self._create_staged(node)
         obj = self._obj(node)
         for name, value in attrs.items():
             self._engine.set_attr(obj, name, value)
 
     def delete_attrs(self, node: Path, names: Iterable[str]) -> None:
-        self._settle(node)
+        self._create_staged(node)
         obj = self._obj(node)
         for name in names:
             self._engine.del_attr(obj, name)
@@ -263,18 +262,9 @@ class NetCDFBackend(Backend):
         elif self._checksum and 0 not in data.shape:
             data = np.asarray(data)  # contiguous (small): its crc32 is an attribute
             attrs[CRC] = np.int64(checksum_of(data))
-        plain = (
-            isinstance(data, np.ndarray)
-            and chunks is None
-            and not filters
-            and fill is None
-            and bulk_dtype(dtype)
-            and 0 not in data.shape
-            and not is_big(data)
-            and node[-1] not in existing
-            and all(bulk_attr(value) for value in attrs.values())
-        )
-        if plain:  # created later, with the others (a private copy: the caller may change it)
+        plain = chunks is None and not filters and fill is None and node[-1] not in existing
+        if isinstance(data, np.ndarray) and bulk_variable(data, dtype, plain, attrs):
+            # created later with the others (a private copy: the caller may change it)
             self._staged[node] = NewVariable(node, np.array(data, copy=True), dims, attrs)
             self._staged_groups.add(node[:-1])
             return
@@ -313,21 +303,14 @@ class NetCDFBackend(Backend):
         if self._pending_bytes > PENDING_LIMIT:
             self._write_pending()
 
-    def _settle(self, node: Path) -> None:
-        """Create the staged variables if ``node`` is one of them."""
-        if node in self._staged:
-            self._create_staged()
-
-    def _create_staged(self) -> None:
-        """Create the staged variables: small, contiguous, plain numeric ones wait in
-        ``_staged`` so that many are written at once with h5py, their dimension scales'
-        reference lists written once (:mod:`~.scales`), not one attach per variable
-        (quadratic in netCDF-C and h5py alike).  Fewer than :data:`BULK_MIN` are not
-        worth reopening the file for: they go through the engine."""
-        if not self._staged:
+    def _create_staged(self, node: Path | None = None) -> None:
+        """Create the staged variables (with ``node``: if it is one of them): small
+        plain ones wait so that many are written at once with h5py, each dimension
+        scale's references written once (:mod:`~.scales`), not one attach per variable
+        (quadratic in netCDF-C and h5py).  Below :data:`BULK_MIN`: through the engine."""
+        if not self._staged or (node is not None and node not in self._staged):
             return
-        staged, self._staged = list(self._staged.values()), {}
-        self._staged_groups.clear()
+        staged = self._take_staged()
         if len(staged) < BULK_MIN:
             for var in staged:
                 group = self._group(var.node[:-1])
@@ -338,6 +321,11 @@ class NetCDFBackend(Backend):
             return
         self._write_pending()
         self._below_netcdf(lambda h5file: write_variables(h5file, staged))
+
+    def _take_staged(self) -> list[NewVariable]:
+        staged, self._staged = list(self._staged.values()), {}
+        self._staged_groups.clear()
+        return staged
 
     def _write_pending(self) -> None:
         """Write the data of every variable defined since the last batch."""
@@ -356,7 +344,7 @@ class NetCDFBackend(Backend):
 
     @reading
     def info(self, node: Path) -> VarInfo:
-        self._settle(node)
+        self._create_staged(node)
         var = self._var(node)
         dims = tuple(var.dimensions)
         unlimited = self._engine.first_dim_unlimited(self._group(node[:-1]), var)
@@ -373,7 +361,7 @@ class NetCDFBackend(Backend):
 
     @reading
     def chunks(self, node: Path) -> tuple[int, ...] | None:
-        self._settle(node)
+        self._create_staged(node)
         return self._engine.chunks(self._var(node))
 
     def native(self, node: Path) -> Any:
@@ -407,11 +395,11 @@ class NetCDFBackend(Backend):
 
     @reading
     def read(self, node: Path, index: Index = ()) -> np.ndarray:
-        self._settle(node)
+        self._create_staged(node)
         self._write_pending()
         var = self._var(node)
         chunks = self._engine.chunks(var)
-        self._require_plausible(node, var, index, chunks)
+        require_plausible(self.location, self._file, node, var, index, chunks)
         crc = self._crc(var) if chunks is None else None  # chunked: HDF5's fletcher32
         if crc is not None:  # small and contiguous: read whole, check, then index
             whole = self._read(node, var, ())
@@ -438,28 +426,6 @@ class NetCDFBackend(Backend):
             return np.asarray(value, dtype=object)
         return np.asarray(value)
 
-    def _require_plausible(
-        self, node: Path, var: Any, index: Index, chunks: tuple[int, ...] | None
-    ) -> None:
-        """No read decodes to more than deflate can make of the whole file, nor touches
-        more chunks than the file has bytes (HDF5 would fill them one by one: a spin)."""
-        dtype = np.dtype(object) if var.dtype is str else np.dtype(var.dtype)
-        shape = tuple(var.shape)
-        wanted = plausible.read_bytes(shape, dtype, index)
-        # a read touches at most one chunk per element, and has at least a byte per element
-        touched = 0
-        if chunks is not None and wanted > plausible.CHUNK_FLOOR:
-            touched = plausible.selection_chunks(shape, chunks, index)
-        if wanted > plausible.FLOOR or touched > plausible.CHUNK_FLOOR:
-            size = os.path.getsize(self._file)
-            why = f"the whole file has {size} bytes"
-            plausible.require(self.location, node, wanted, plausible.DEFLATE_RATIO * size, why)
-            if touched > max(plausible.CHUNK_FLOOR, size):
-                raise StoreError(
-                    f"/{'/'.join(node)} in {self.location} declares {touched} chunks, but {why}: "
-                    "the store is damaged or crafted"
-                )
-
     def _crc(self, var: Any) -> int | None:
         """The checksum attribute of a contiguous variable (None: it has none)."""
         try:
@@ -468,7 +434,7 @@ class NetCDFBackend(Backend):
             return None
 
     def write(self, node: Path, data: np.ndarray, index: Index = ()) -> None:
-        self._settle(node)
+        self._create_staged(node)
         self._write_pending()
         var = self._var(node)
         self._assign(var, data, index)
@@ -477,7 +443,7 @@ class NetCDFBackend(Backend):
             self._engine.set_attr(var, CRC, np.int64(checksum_of(np.asarray(whole))))
 
     def write_records(self, node: Path, start: int, block: np.ndarray) -> None:
-        self._settle(node)
+        self._create_staged(node)
         self._write_pending()
         var = self._var(node)
         if self._tuned.get(node) is not var:  # once per variable object (reopens make new ones)
@@ -511,10 +477,8 @@ class NetCDFBackend(Backend):
                 self._engine.set_attr(self._group(group), COMMIT, json.dumps(record))
             self._engine.flush(self._handle)
         if bulk:  # closing: h5py writes them once the engine has closed (no reopen)
-            staged, self._staged = list(self._staged.values()), {}
-            self._staged_groups.clear()
+            staged = self._take_staged()
             handle, self._handle = self._handle, None
-            self._groups.clear()
             handle.close()
             with h5py.File(self._file, "r+") as h5file:
                 write_variables(h5file, staged)
@@ -533,13 +497,4 @@ class NetCDFBackend(Backend):
                 self._handle = None
                 self._groups.clear()
                 self._tuned.clear()
-                self._staged.clear()
-                self._staged_groups.clear()
-
-
-def checksum_of(data: np.ndarray) -> int:
-    """crc32 of a variable's values (strings: their UTF-8, NUL-separated)."""
-    if data.dtype == STRING:
-        text = "\x00".join(str(item) for item in data.ravel().tolist())
-        return zlib.crc32(text.encode("utf-8", "surrogatepass"))
-    return zlib.crc32(np.ascontiguousarray(data, dtype=data.dtype.newbyteorder("=")).tobytes())
+                self._take_staged()

@@ -36,6 +36,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from xstore.backends.slabs import is_big
 from xstore.names import Path
 
 NETCDF_KINDS = frozenset(["i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "f4", "f8"])
@@ -56,6 +57,18 @@ class NewVariable:
 def bulk_dtype(dtype: np.dtype) -> bool:
     """True for the netCDF numeric types :func:`write_variables` writes."""
     return f"{dtype.kind}{dtype.itemsize}" in NETCDF_KINDS
+
+
+def bulk_variable(data: np.ndarray, dtype: np.dtype, plain: bool, attrs: Mapping[str, Any]) -> bool:
+    """True for a small variable :func:`write_variables` writes: ``plain`` (contiguous,
+    unfiltered, no fill value), a netCDF numeric type, no empty axis, plain attributes."""
+    return (
+        plain
+        and bulk_dtype(dtype)
+        and 0 not in data.shape
+        and not is_big(data)
+        and all(bulk_attr(value) for value in attrs.values())
+    )
 
 
 def bulk_attr(value: Any) -> bool:
