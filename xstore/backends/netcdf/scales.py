@@ -134,8 +134,11 @@ class _Writer:
         for axis, ref in enumerate(refs):
             value[axis] = np.array([ref], dtype=h5py.ref_dtype)
         kind = self._type(_DIM_LIST)
+        memory = self._types.get("memory")  # vlen data is written from its in-memory type
+        if memory is None:
+            memory = self._types["memory"] = h5py.h5t.py_create(_DIM_LIST)
         attr = h5py.h5a.create(dsid, b"DIMENSION_LIST", kind, self._space((len(refs),)))
-        attr.write(value, mtype=kind)
+        attr.write(value, mtype=memory)
 
 
 def write_variables(h5file: h5py.File, variables: Sequence[NewVariable]) -> None:
