@@ -67,7 +67,7 @@ def test_many_arrays_in_nested_groups_then_more(tmp_path, engine: str) -> None:
             store[key] = value
         for key, value in _data("d", 3).items():  # few: through the engine
             store[f"g/h/{key}"] = value
-    _check(path, {"": root + [f"c{i}" for i in range(N)], "g/h": nested + ["d0", "d1", "d2"]})
+    _check(path, {"": root + [f"c{i}" for i in range(N)], "g/h": [*nested, "d0", "d1", "d2"]})
     loaded = xstore.load(path)
     assert list(loaded)[: N + 1] == [*root, "g"]
     np.testing.assert_array_equal(loaded["g"]["h"]["b7"], np.arange(3.0) + 7)

@@ -35,15 +35,21 @@ import numpy as np
 from xstore.backends import files
 from xstore.backends.base import Backend, Index, VarInfo, reading
 from xstore.backends.netcdf.checks import checksum_of, require_plausible
-from xstore.backends.netcdf.engines import ENGINES
+from xstore.backends.netcdf.engines import ENGINES, open_file
 from xstore.backends.netcdf.hdf5 import (
     COMMIT,
     delete_node,
-    locked,
     move_node,
     truncate_uncommitted,
 )
-from xstore.backends.netcdf.scales import NewVariable, bulk_attr, bulk_variable, write_variables
+from xstore.backends.netcdf.scales import (
+    NewVariable,
+    bulk_attr,
+    bulk_variable,
+    replace_attrs,
+    write_variables,
+)
+from xstore.backends.netcdf.staged import BULK_MIN, Staged
 from xstore.backends.slabs import is_big, nbytes, write_slabs
 from xstore.errors import StoreError
 from xstore.model import STRING, ArraySource, string_array
@@ -54,7 +60,6 @@ CRC = "_xs_crc"  # crc32 of a contiguous variable's data (chunked ones use fletc
 _PRIVATE = (COMMIT, STATIC, CRC)
 PENDING_LIMIT = 64 * 2**20  # bytes of deferred variable data before it is written out
 DEFAULT_ENGINE = "netcdf4"
-BULK_MIN = 256  # staged variables from which they are written with h5py, not the engine
 
 
 class NetCDFBackend(Backend):
@@ -86,35 +91,30 @@ class NetCDFBackend(Backend):
         self._file = files.temp_name(self.location) if mode in ("w", "w-") else self.location
         if mode == "r+":
             truncate_uncommitted(self.location)
-        self._handle = self._open("w" if mode == "w-" else mode)
-        self._groups: dict[Path, Any] = {(): self._handle}
+        self._live: Any | None = self._open("w" if mode == "w-" else mode)  # see _handle
+        self.closed = False
+        self._groups: dict[Path, Any] = {}
         self._pending: list[tuple[Any, Any, np.ndarray]] = []  # (group, var, data) to write
         self._pending_bytes = 0
         self._grown: dict[Path, int] = {}  # variables grown since the last commit
         self._tuned: dict[Path, Any] = {}  # the variable objects tuned for appends
         self._commits: dict[Path, dict[str, int]] = {}  # commit records, read once
-        self._staged: dict[Path, NewVariable] = {}  # to create, in order (_create_staged)
-        self._staged_groups: set[Path] = set()
+        self._staged = Staged()  # small variables created together (_create_staged)
 
     def _open(self, mode: str) -> Any:
-        try:
-            return self._engine.open(self._file, mode)
-        except FileNotFoundError:
-            raise
-        except PermissionError:
-            raise
-        except OSError as exc:
-            if locked(self._file):
-                raise StoreError(
-                    f"cannot open {self.location}: another process (or another open store) is "
-                    "writing it, and HDF5 locks files while they are written, so that no reader "
-                    "sees a half-written state; open it once the writer has closed it, or use a "
-                    "zarr store, whose readers see the writer's last flush"
-                ) from exc
-            raise StoreError(f"cannot open {self.location} as a netCDF-4 file: {exc}") from exc
+        return open_file(self._engine, self._file, self.location, mode)
 
     # -- lookups ---------------------------------------------------------------------
+    @property
+    def _handle(self) -> Any:
+        """The engine's open file, reopened when first needed after h5py changed it."""
+        if self._live is None:
+            self._live = self._open("a")
+        return self._live
+
     def _group(self, group: Path) -> Any:
+        if not group:
+            return self._handle
         handle = self._groups.get(group)
         if handle is None:
             handle = self._engine.groups(self._group(group[:-1]))[group[-1]]
@@ -136,7 +136,7 @@ class NetCDFBackend(Backend):
     # -- structure -------------------------------------------------------------------
     @reading
     def children(self, group: Path) -> list[tuple[str, bool]]:
-        if group in self._staged_groups:
+        if self._staged.in_group(group):
             self._create_staged()
         handle = self._group(group)
         out = [(name, False) for name in self._engine.variables(handle)]
@@ -181,16 +181,22 @@ class NetCDFBackend(Backend):
         self._below_netcdf(lambda h5file: move_node(h5file, node, name))
 
     def _below_netcdf(self, change: Callable[[h5py.File], None]) -> None:
-        """Close the engine, change the file with h5py (what netCDF cannot do), reopen."""
-        self._engine.flush(self._handle)
-        self._handle.close()
+        """Close the engine and change the file with h5py (what netCDF cannot do, or
+        does slowly); the engine reopens it when next needed (netCDF-C reads the
+        metadata of every variable on opening)."""
+        self._release()
+        with h5py.File(self._file, "r+") as h5file:
+            change(h5file)
+
+    def _release(self) -> None:
+        """Close the engine's file (after writing what it holds), if it is open."""
+        live, self._live = self._live, None
         self._groups.clear()
-        try:
-            with h5py.File(self._file, "r+") as h5file:
-                change(h5file)
-        finally:
-            self._handle = self._open("a")
-            self._groups[()] = self._handle
+        if live is not None:
+            try:
+                self._engine.flush(live)
+            finally:
+                live.close()
 
     # -- attributes ------------------------------------------------------------------
     @reading
@@ -207,6 +213,9 @@ class NetCDFBackend(Backend):
             staged.attrs.update(attrs)
             return
         self._create_staged(node)
+        if not node and self._live is None and all(bulk_attr(v) for v in attrs.values()):
+            self._below_netcdf(lambda h5file: replace_attrs(h5file, attrs))  # no reopen
+            return
         obj = self._obj(node)
         for name, value in attrs.items():
             self._engine.set_attr(obj, name, value)
@@ -265,10 +274,9 @@ class NetCDFBackend(Backend):
         plain = chunks is None and not filters and fill is None and node[-1] not in existing
         if isinstance(data, np.ndarray) and bulk_variable(data, dtype, plain, attrs):
             # created later with the others (a private copy: the caller may change it)
-            self._staged[node] = NewVariable(node, np.array(data, copy=True), dims, attrs)
-            self._staged_groups.add(node[:-1])
+            self._staged.add(NewVariable(node, np.array(data, copy=True), dims, attrs))
             return
-        if node[:-1] in self._staged_groups:  # keep the group's order of variables
+        if self._staged.in_group(node[:-1]):  # keep the group's order of variables
             self._create_staged()
         self._define(group, node, data, dtype, dims, fill, chunks, filters, attrs, unlimited)
 
@@ -310,7 +318,7 @@ class NetCDFBackend(Backend):
         (quadratic in netCDF-C and h5py).  Below :data:`BULK_MIN`: through the engine."""
         if not self._staged or (node is not None and node not in self._staged):
             return
-        staged = self._take_staged()
+        staged = self._staged.take()
         if len(staged) < BULK_MIN:
             for var in staged:
                 group = self._group(var.node[:-1])
@@ -321,11 +329,6 @@ class NetCDFBackend(Backend):
             return
         self._write_pending()
         self._below_netcdf(lambda h5file: write_variables(h5file, staged))
-
-    def _take_staged(self) -> list[NewVariable]:
-        staged, self._staged = list(self._staged.values()), {}
-        self._staged_groups.clear()
-        return staged
 
     def _write_pending(self) -> None:
         """Write the data of every variable defined since the last batch."""
@@ -457,16 +460,12 @@ class NetCDFBackend(Backend):
     # -- lifetime --------------------------------------------------------------------
     def flush(self) -> None:
         """Data and extents first, then the commit record of every grown variable."""
-        self._flush(closing=False)
-
-    def _flush(self, closing: bool) -> None:
         if not self.writable:
             return
-        bulk = closing and len(self._staged) >= BULK_MIN
-        if not bulk:
-            self._create_staged()
+        self._create_staged()
         self._write_pending()
-        self._engine.flush(self._handle)
+        if self._live is not None:
+            self._engine.flush(self._live)
         if self._grown:
             grown, self._grown = self._grown, {}
             for group in {node[:-1] for node in grown}:
@@ -476,25 +475,18 @@ class NetCDFBackend(Backend):
                 )
                 self._engine.set_attr(self._group(group), COMMIT, json.dumps(record))
             self._engine.flush(self._handle)
-        if bulk:  # closing: h5py writes them once the engine has closed (no reopen)
-            staged = self._take_staged()
-            handle, self._handle = self._handle, None
-            handle.close()
-            with h5py.File(self._file, "r+") as h5file:
-                write_variables(h5file, staged)
         if self._file != self.location:  # a new file: now complete, it takes its place
             os.replace(self._file, self.location)
             self._file = self.location
 
     def close(self) -> None:
-        if self._handle is not None:
-            try:
-                if self.writable:
-                    self._flush(closing=True)
-            finally:
-                if self._handle is not None:
-                    self._handle.close()
-                self._handle = None
-                self._groups.clear()
-                self._tuned.clear()
-                self._take_staged()
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            if self.writable:
+                self.flush()
+        finally:
+            self._staged.take()
+            self._tuned.clear()
+            self._release()

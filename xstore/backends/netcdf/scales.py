@@ -129,16 +129,25 @@ class _Writer:
         dsid.write(h5py.h5s.ALL, h5py.h5s.ALL, data, mtype=kind)
         return dsid
 
-    def dimension_list(self, dsid: Any, refs: Sequence[h5py.Reference]) -> None:
-        value = np.empty(len(refs), dtype=_DIM_LIST)
-        for axis, ref in enumerate(refs):
-            value[axis] = np.array([ref], dtype=h5py.ref_dtype)
+    def dimension_list(self, dsid: Any, value: np.ndarray) -> None:
+        """Write a ``DIMENSION_LIST`` (see :func:`_dimension_list`) on ``dsid``."""
         kind = self._type(_DIM_LIST)
         memory = self._types.get("memory")  # vlen data is written from its in-memory type
         if memory is None:
             memory = self._types["memory"] = h5py.h5t.py_create(_DIM_LIST)
-        attr = h5py.h5a.create(dsid, b"DIMENSION_LIST", kind, self._space((len(refs),)))
+        attr = h5py.h5a.create(dsid, b"DIMENSION_LIST", kind, self._space(value.shape))
         attr.write(value, mtype=memory)
+
+
+@dataclass(slots=True)
+class _Axes:
+    """What every variable of one group with the same dimensions gets: its
+    ``DIMENSION_LIST`` value, ``_Netcdf4Coordinates`` (None: a scale has no id) and
+    the scales its axes attach to."""
+
+    dimension_list: np.ndarray
+    coordinates: np.ndarray | None
+    scales: tuple[tuple[Path, str], ...]
 
 
 def write_variables(h5file: h5py.File, variables: Sequence[NewVariable]) -> None:
@@ -147,6 +156,7 @@ def write_variables(h5file: h5py.File, variables: Sequence[NewVariable]) -> None
     writer = _Writer()
     groups: dict[Path, Any] = {}
     scales: dict[tuple[Path, str], tuple[h5py.Dataset, int | None]] = {}
+    axes: dict[tuple[Path, tuple[str, ...]], _Axes] = {}
     users: dict[tuple[Path, str], list[tuple[h5py.Reference, int]]] = {}
     for var in variables:
         where = var.node[:-1]
@@ -154,24 +164,39 @@ def write_variables(h5file: h5py.File, variables: Sequence[NewVariable]) -> None
         if group is None:
             group = groups[where] = (h5file["/" + "/".join(where)] if where else h5file).id
         dsid = writer.dataset(group, var.node[-1], var.data)
-        ref = h5py.h5r.create(dsid, b".", h5py.h5r.OBJECT)
-        refs = []
-        dimids = []
-        for axis, dim in enumerate(var.dims):
-            found = scales.get((where, dim))
-            if found is None:
-                found = scales[(where, dim)] = _scale(h5file, where, dim, var.node)
-            refs.append(found[0].ref)
-            dimids.append(found[1])
-            users.setdefault((where, dim), []).append((ref, axis))
-        if refs:
-            writer.dimension_list(dsid, refs)
-            if None not in dimids:
-                writer.attr(dsid, "_Netcdf4Coordinates", np.array(dimids, dtype="<i4"))
         for name, value in var.attrs.items():
             writer.attr(dsid, name, value)
+        if not var.dims:
+            continue
+        found = axes.get((where, var.dims))
+        if found is None:
+            found = axes[(where, var.dims)] = _axes(h5file, scales, where, var)
+        writer.dimension_list(dsid, found.dimension_list)
+        if found.coordinates is not None:
+            writer.attr(dsid, "_Netcdf4Coordinates", found.coordinates)
+        ref = h5py.h5r.create(dsid, b".", h5py.h5r.OBJECT)
+        for axis, key in enumerate(found.scales):
+            users.setdefault(key, []).append((ref, axis))
     for key, entries in users.items():
         append_references(scales[key][0], entries)
+
+
+def _axes(
+    h5file: h5py.File,
+    scales: dict[tuple[Path, str], tuple[h5py.Dataset, int | None]],
+    where: Path,
+    var: NewVariable,
+) -> _Axes:
+    keys = tuple((where, dim) for dim in var.dims)
+    for key in keys:
+        if key not in scales:
+            scales[key] = _scale(h5file, where, key[1], var.node)
+    value = np.empty(len(keys), dtype=_DIM_LIST)
+    for axis, key in enumerate(keys):
+        value[axis] = np.array([scales[key][0].ref], dtype=h5py.ref_dtype)
+    dimids = [scales[key][1] for key in keys]
+    coordinates = None if None in dimids else np.array(dimids, dtype="<i4")
+    return _Axes(value, coordinates, keys)
 
 
 def _scale(h5file: h5py.File, where: Path, dim: str, node: Path) -> tuple[h5py.Dataset, int | None]:
@@ -200,3 +225,13 @@ def append_references(scale: h5py.Dataset, entries: Iterable[tuple[h5py.Referenc
     if "REFERENCE_LIST" in scale.attrs:
         del scale.attrs["REFERENCE_LIST"]
     scale.attrs.create("REFERENCE_LIST", table, dtype=_REF_LIST)
+
+
+def replace_attrs(h5file: h5py.File, attrs: Mapping[str, Any]) -> None:
+    """Set the root group's attributes (each :func:`bulk_attr`) as netCDF-C would."""
+    writer = _Writer()
+    root = h5file.id
+    for name, value in attrs.items():
+        if name in h5file.attrs:
+            del h5file.attrs[name]
+        writer.attr(root, name, value)
