@@ -72,3 +72,35 @@ def test_many_arrays_in_nested_groups_then_more(tmp_path, engine: str) -> None:
     assert list(loaded)[: N + 1] == [*root, "g"]
     np.testing.assert_array_equal(loaded["g"]["h"]["b7"], np.arange(3.0) + 7)
     np.testing.assert_array_equal(loaded[f"c{N - 1}"], np.arange(3.0) + N - 1)
+
+
+def test_a_large_variable_after_many_small_ones(tmp_path) -> None:
+    """Small variables waiting to be written in bulk, then one the engine writes (and a
+    dimension named like a waiting variable): every one lands, in order."""
+    path = str(tmp_path / "mixed.nc")
+    with xstore.open(path, "w") as store:
+        store["small"] = _data("a", N)
+        store["small/big"] = np.arange(20_000.0).reshape(5000, 4)
+        store["small/a0_axis"] = np.arange(2.0)
+    loaded = xstore.load(path)
+    assert list(loaded["small"]) == [*_data("a", N), "big", "a0_axis"]
+    np.testing.assert_array_equal(loaded["small"]["big"], np.arange(20_000.0).reshape(5000, 4))
+    with xr.open_dataset(path, group="small") as ds:
+        assert list(ds.data_vars) == list(loaded["small"])
+        assert ds["a7"].dims == ("dim_3",)
+        np.testing.assert_array_equal(ds["a7"].values, np.arange(3.0) + 7)
+
+
+@pytest.mark.parametrize("engine", ["netcdf4", "h5netcdf"])
+def test_many_scalars_keep_their_shape(tmp_path, engine: str) -> None:
+    path = str(tmp_path / "scalars.nc")
+    values = {f"k{i}": np.int64(i) for i in range(N)} | {"f": np.float32(0.5)}
+    xstore.save(values, path, engine=engine)
+    loaded = xstore.load(path)
+    assert loaded == values and all(type(v) is type(values[k]) for k, v in loaded.items())
+    with xr.open_dataset(path) as ds:
+        assert ds["k7"].shape == () and int(ds["k7"]) == 7 and ds["f"].dtype == np.float32
+    header = subprocess.run(
+        [require_tool("ncdump"), "-h", path], capture_output=True, text=True, check=True
+    ).stdout
+    assert "int64 k7 ;" in header and "float f ;" in header

@@ -248,6 +248,7 @@ class NetCDFBackend(Backend):
                 continue
             if (*node[:-1], dim) in self._staged:  # the dimension of a staged variable's name
                 self._create_staged()
+                group = self._group(node[:-1])  # (h5py may have written them: a new handle)
             # netCDF has no fixed dimension of length 0: such a dimension is unlimited
             self._engine.create_dimension(group, dim, None if grows or size == 0 else size)
             existing[dim] = (size, grows or size == 0)
@@ -278,6 +279,7 @@ class NetCDFBackend(Backend):
             return
         if self._staged.in_group(node[:-1]):  # keep the group's order of variables
             self._create_staged()
+            group = self._group(node[:-1])
         self._define(group, node, data, dtype, dims, fill, chunks, filters, attrs, unlimited)
 
     def _define(

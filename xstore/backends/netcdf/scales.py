@@ -123,7 +123,7 @@ class _Writer:
 
     def dataset(self, group: Any, name: str, data: np.ndarray) -> Any:
         """A contiguous dataset holding ``data`` in the low-level group ``group``."""
-        data = np.ascontiguousarray(data, dtype=data.dtype.newbyteorder("="))
+        data = np.asarray(data, dtype=data.dtype.newbyteorder("="), order="C")  # 0-d stays 0-d
         kind = self._type(data.dtype)
         dsid = h5py.h5d.create(group, name.encode(), kind, self._space(data.shape), dcpl=self._dcpl)
         dsid.write(h5py.h5s.ALL, h5py.h5s.ALL, data, mtype=kind)
