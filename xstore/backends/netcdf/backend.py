@@ -26,23 +26,30 @@ from __future__ import annotations
 
 import json
 import os
-import zlib
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import h5py
 import numpy as np
 
-from xstore.backends import files, plausible
+from xstore.backends import files
 from xstore.backends.base import Backend, Index, VarInfo, reading
-from xstore.backends.netcdf.engines import ENGINES
+from xstore.backends.netcdf.checks import checksum_of, require_plausible
+from xstore.backends.netcdf.engines import ENGINES, open_file
 from xstore.backends.netcdf.hdf5 import (
     COMMIT,
     delete_node,
-    locked,
     move_node,
     truncate_uncommitted,
 )
+from xstore.backends.netcdf.scales import (
+    NewVariable,
+    bulk_attr,
+    bulk_variable,
+    replace_attrs,
+    write_variables,
+)
+from xstore.backends.netcdf.staged import BULK_MIN, Staged
 from xstore.backends.slabs import is_big, nbytes, write_slabs
 from xstore.errors import StoreError
 from xstore.model import STRING, ArraySource, string_array
@@ -84,33 +91,30 @@ class NetCDFBackend(Backend):
         self._file = files.temp_name(self.location) if mode in ("w", "w-") else self.location
         if mode == "r+":
             truncate_uncommitted(self.location)
-        self._handle = self._open("w" if mode == "w-" else mode)
-        self._groups: dict[Path, Any] = {(): self._handle}
+        self._live: Any | None = self._open("w" if mode == "w-" else mode)  # see _handle
+        self.closed = False
+        self._groups: dict[Path, Any] = {}
         self._pending: list[tuple[Any, Any, np.ndarray]] = []  # (group, var, data) to write
         self._pending_bytes = 0
         self._grown: dict[Path, int] = {}  # variables grown since the last commit
         self._tuned: dict[Path, Any] = {}  # the variable objects tuned for appends
         self._commits: dict[Path, dict[str, int]] = {}  # commit records, read once
+        self._staged = Staged()  # small variables created together (_create_staged)
 
     def _open(self, mode: str) -> Any:
-        try:
-            return self._engine.open(self._file, mode)
-        except FileNotFoundError:
-            raise
-        except PermissionError:
-            raise
-        except OSError as exc:
-            if locked(self._file):
-                raise StoreError(
-                    f"cannot open {self.location}: another process (or another open store) is "
-                    "writing it, and HDF5 locks files while they are written, so that no reader "
-                    "sees a half-written state; open it once the writer has closed it, or use a "
-                    "zarr store, whose readers see the writer's last flush"
-                ) from exc
-            raise StoreError(f"cannot open {self.location} as a netCDF-4 file: {exc}") from exc
+        return open_file(self._engine, self._file, self.location, mode)
 
     # -- lookups ---------------------------------------------------------------------
+    @property
+    def _handle(self) -> Any:
+        """The engine's open file, reopened when first needed after h5py changed it."""
+        if self._live is None:
+            self._live = self._open("a")
+        return self._live
+
     def _group(self, group: Path) -> Any:
+        if not group:
+            return self._handle
         handle = self._groups.get(group)
         if handle is None:
             handle = self._engine.groups(self._group(group[:-1]))[group[-1]]
@@ -132,6 +136,8 @@ class NetCDFBackend(Backend):
     # -- structure -------------------------------------------------------------------
     @reading
     def children(self, group: Path) -> list[tuple[str, bool]]:
+        if self._staged.in_group(group):
+            self._create_staged()
         handle = self._group(group)
         out = [(name, False) for name in self._engine.variables(handle)]
         out.extend((name, True) for name in self._engine.groups(handle))
@@ -149,6 +155,7 @@ class NetCDFBackend(Backend):
         return {n: size for n, (size, _) in self._engine.dimensions(self._group(group)).items()}
 
     def delete(self, node: Path) -> None:
+        self._create_staged()
         self._write_pending()
         record = self._commit_record(node[:-1])
         if node[-1] in record:
@@ -158,6 +165,7 @@ class NetCDFBackend(Backend):
         self._below_netcdf(lambda h5file: delete_node(h5file, node))
 
     def rename(self, node: Path, name: str) -> None:
+        self._create_staged()
         self._write_pending()
         group = node[:-1]
         record = self._commit_record(group)
@@ -173,31 +181,47 @@ class NetCDFBackend(Backend):
         self._below_netcdf(lambda h5file: move_node(h5file, node, name))
 
     def _below_netcdf(self, change: Callable[[h5py.File], None]) -> None:
-        """Close the engine, change the file with h5py (what netCDF cannot do), reopen."""
-        self._engine.flush(self._handle)
-        self._handle.close()
+        """Close the engine and change the file with h5py (what netCDF cannot do, or
+        does slowly); the engine reopens it when next needed (netCDF-C reads the
+        metadata of every variable on opening)."""
+        self._release()
+        with h5py.File(self._file, "r+") as h5file:
+            change(h5file)
+
+    def _release(self) -> None:
+        """Close the engine's file (after writing what it holds), if it is open."""
+        live, self._live = self._live, None
         self._groups.clear()
-        try:
-            with h5py.File(self._file, "r+") as h5file:
-                change(h5file)
-        finally:
-            self._handle = self._open("a")
-            self._groups[()] = self._handle
+        if live is not None:
+            try:
+                self._engine.flush(live)
+            finally:
+                live.close()
 
     # -- attributes ------------------------------------------------------------------
     @reading
     def attrs(self, node: Path) -> dict[str, Any]:
+        self._create_staged(node)
         attrs = self._engine.get_attrs(self._obj(node))
         for private in _PRIVATE:  # the backend's own bookkeeping
             attrs.pop(private, None)
         return attrs
 
     def set_attrs(self, node: Path, attrs: Mapping[str, Any]) -> None:
+        staged = self._staged.get(node)
+        if staged is not None and all(bulk_attr(v) for v in attrs.values()):
+            staged.attrs.update(attrs)
+            return
+        self._create_staged(node)
+        if not node and self._live is None and all(bulk_attr(v) for v in attrs.values()):
+            self._below_netcdf(lambda h5file: replace_attrs(h5file, attrs))  # no reopen
+            return
         obj = self._obj(node)
         for name, value in attrs.items():
             self._engine.set_attr(obj, name, value)
 
     def delete_attrs(self, node: Path, names: Iterable[str]) -> None:
+        self._create_staged(node)
         obj = self._obj(node)
         for name in names:
             self._engine.del_attr(obj, name)
@@ -222,6 +246,9 @@ class NetCDFBackend(Backend):
                 if not is_unlimited and have != size:
                     raise ValueError(f"dimension {dim!r} has size {have}, not {size}")
                 continue
+            if (*node[:-1], dim) in self._staged:  # the dimension of a staged variable's name
+                self._create_staged()
+                group = self._group(node[:-1])  # (h5py may have written them: a new handle)
             # netCDF has no fixed dimension of length 0: such a dimension is unlimited
             self._engine.create_dimension(group, dim, None if grows or size == 0 else size)
             existing[dim] = (size, grows or size == 0)
@@ -245,6 +272,30 @@ class NetCDFBackend(Backend):
         elif self._checksum and 0 not in data.shape:
             data = np.asarray(data)  # contiguous (small): its crc32 is an attribute
             attrs[CRC] = np.int64(checksum_of(data))
+        plain = chunks is None and not filters and fill is None and node[-1] not in existing
+        if isinstance(data, np.ndarray) and bulk_variable(data, dtype, plain, attrs):
+            # created later with the others (a private copy: the caller may change it)
+            self._staged.add(NewVariable(node, np.array(data, copy=True), dims, attrs))
+            return
+        if self._staged.in_group(node[:-1]):  # keep the group's order of variables
+            self._create_staged()
+            group = self._group(node[:-1])
+        self._define(group, node, data, dtype, dims, fill, chunks, filters, attrs, unlimited)
+
+    def _define(
+        self,
+        group: Any,
+        node: Path,
+        data: np.ndarray | ArraySource,
+        dtype: np.dtype,
+        dims: tuple[str, ...],
+        fill: Any,
+        chunks: tuple[int, ...] | None,
+        filters: dict[str, Any],
+        attrs: Mapping[str, Any],
+        unlimited: bool,
+    ) -> None:
+        """Create a variable through the engine (its data written now or with the batch)."""
         var = self._engine.create_variable(group, node[-1], dtype, dims, fill, chunks, filters)
         for name, value in attrs.items():
             self._engine.set_attr(var, name, value)
@@ -261,6 +312,25 @@ class NetCDFBackend(Backend):
         self._pending_bytes += nbytes(data)
         if self._pending_bytes > PENDING_LIMIT:
             self._write_pending()
+
+    def _create_staged(self, node: Path | None = None) -> None:
+        """Create the staged variables (with ``node``: if it is one of them): small
+        plain ones wait so that many are written at once with h5py, each dimension
+        scale's references written once (:mod:`~.scales`), not one attach per variable
+        (quadratic in netCDF-C and h5py).  Below :data:`BULK_MIN`: through the engine."""
+        if not self._staged or (node is not None and node not in self._staged):
+            return
+        staged = self._staged.take()
+        if len(staged) < BULK_MIN:
+            for var in staged:
+                group = self._group(var.node[:-1])
+                dtype = var.data.dtype.newbyteorder("=")
+                self._define(
+                    group, var.node, var.data, dtype, var.dims, None, None, {}, var.attrs, False
+                )
+            return
+        self._write_pending()
+        self._below_netcdf(lambda h5file: write_variables(h5file, staged))
 
     def _write_pending(self) -> None:
         """Write the data of every variable defined since the last batch."""
@@ -279,6 +349,7 @@ class NetCDFBackend(Backend):
 
     @reading
     def info(self, node: Path) -> VarInfo:
+        self._create_staged(node)
         var = self._var(node)
         dims = tuple(var.dimensions)
         unlimited = self._engine.first_dim_unlimited(self._group(node[:-1]), var)
@@ -295,6 +366,7 @@ class NetCDFBackend(Backend):
 
     @reading
     def chunks(self, node: Path) -> tuple[int, ...] | None:
+        self._create_staged(node)
         return self._engine.chunks(self._var(node))
 
     def native(self, node: Path) -> Any:
@@ -302,6 +374,7 @@ class NetCDFBackend(Backend):
         h5netcdf's), after writing the data of variables defined since the last batch.
         It is the handle xstore writes through, so it sees every later write; it is
         replaced when something is deleted (netCDF cannot delete in place)."""
+        self._create_staged()
         self._write_pending()
         return self._obj(node)
 
@@ -327,10 +400,11 @@ class NetCDFBackend(Backend):
 
     @reading
     def read(self, node: Path, index: Index = ()) -> np.ndarray:
+        self._create_staged(node)
         self._write_pending()
         var = self._var(node)
         chunks = self._engine.chunks(var)
-        self._require_plausible(node, var, index, chunks)
+        require_plausible(self.location, self._file, node, var, index, chunks)
         crc = self._crc(var) if chunks is None else None  # chunked: HDF5's fletcher32
         if crc is not None:  # small and contiguous: read whole, check, then index
             whole = self._read(node, var, ())
@@ -357,28 +431,6 @@ class NetCDFBackend(Backend):
             return np.asarray(value, dtype=object)
         return np.asarray(value)
 
-    def _require_plausible(
-        self, node: Path, var: Any, index: Index, chunks: tuple[int, ...] | None
-    ) -> None:
-        """No read decodes to more than deflate can make of the whole file, nor touches
-        more chunks than the file has bytes (HDF5 would fill them one by one: a spin)."""
-        dtype = np.dtype(object) if var.dtype is str else np.dtype(var.dtype)
-        shape = tuple(var.shape)
-        wanted = plausible.read_bytes(shape, dtype, index)
-        # a read touches at most one chunk per element, and has at least a byte per element
-        touched = 0
-        if chunks is not None and wanted > plausible.CHUNK_FLOOR:
-            touched = plausible.selection_chunks(shape, chunks, index)
-        if wanted > plausible.FLOOR or touched > plausible.CHUNK_FLOOR:
-            size = os.path.getsize(self._file)
-            why = f"the whole file has {size} bytes"
-            plausible.require(self.location, node, wanted, plausible.DEFLATE_RATIO * size, why)
-            if touched > max(plausible.CHUNK_FLOOR, size):
-                raise StoreError(
-                    f"/{'/'.join(node)} in {self.location} declares {touched} chunks, but {why}: "
-                    "the store is damaged or crafted"
-                )
-
     def _crc(self, var: Any) -> int | None:
         """The checksum attribute of a contiguous variable (None: it has none)."""
         try:
@@ -387,6 +439,7 @@ class NetCDFBackend(Backend):
             return None
 
     def write(self, node: Path, data: np.ndarray, index: Index = ()) -> None:
+        self._create_staged(node)
         self._write_pending()
         var = self._var(node)
         self._assign(var, data, index)
@@ -395,6 +448,7 @@ class NetCDFBackend(Backend):
             self._engine.set_attr(var, CRC, np.int64(checksum_of(np.asarray(whole))))
 
     def write_records(self, node: Path, start: int, block: np.ndarray) -> None:
+        self._create_staged(node)
         self._write_pending()
         var = self._var(node)
         if self._tuned.get(node) is not var:  # once per variable object (reopens make new ones)
@@ -410,8 +464,10 @@ class NetCDFBackend(Backend):
         """Data and extents first, then the commit record of every grown variable."""
         if not self.writable:
             return
+        self._create_staged()
         self._write_pending()
-        self._engine.flush(self._handle)
+        if self._live is not None:
+            self._engine.flush(self._live)
         if self._grown:
             grown, self._grown = self._grown, {}
             for group in {node[:-1] for node in grown}:
@@ -426,20 +482,13 @@ class NetCDFBackend(Backend):
             self._file = self.location
 
     def close(self) -> None:
-        if self._handle is not None:
-            try:
-                if self.writable:
-                    self.flush()
-            finally:
-                self._handle.close()
-            self._handle = None
-            self._groups.clear()
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            if self.writable:
+                self.flush()
+        finally:
+            self._staged.take()
             self._tuned.clear()
-
-
-def checksum_of(data: np.ndarray) -> int:
-    """crc32 of a variable's values (strings: their UTF-8, NUL-separated)."""
-    if data.dtype == STRING:
-        text = "\x00".join(str(item) for item in data.ravel().tolist())
-        return zlib.crc32(text.encode("utf-8", "surrogatepass"))
-    return zlib.crc32(np.ascontiguousarray(data, dtype=data.dtype.newbyteorder("=")).tobytes())
+            self._release()

@@ -16,6 +16,8 @@ import h5py
 import numpy as np
 
 from xstore.backends.base import Index
+from xstore.backends.netcdf.hdf5 import locked
+from xstore.errors import StoreError
 from xstore.model import STRING
 
 
@@ -304,3 +306,21 @@ class _H5NetCDF(_Engine):
 
 
 ENGINES: dict[str, _Engine] = {"netcdf4": _NetCDF4(), "h5netcdf": _H5NetCDF()}
+
+
+def open_file(engine: Any, file: str, location: str, mode: str) -> Any:
+    """``file`` (the one at ``location``, or its new copy) opened by ``engine``; HDF5's
+    refusals become a :class:`StoreError` saying why."""
+    try:
+        return engine.open(file, mode)
+    except (FileNotFoundError, PermissionError):
+        raise
+    except OSError as exc:
+        if locked(file):
+            raise StoreError(
+                f"cannot open {location}: another process (or another open store) is "
+                "writing it, and HDF5 locks files while they are written, so that no reader "
+                "sees a half-written state; open it once the writer has closed it, or use a "
+                "zarr store, whose readers see the writer's last flush"
+            ) from exc
+        raise StoreError(f"cannot open {location} as a netCDF-4 file: {exc}") from exc
