@@ -242,6 +242,22 @@ def test_a_failed_save_leaves_the_old_url_store(s3: S3) -> None:
     assert xstore.load(s3.url, storage_options=s3.options)["old"].tolist() == [0, 1, 2, 3]
 
 
+def test_saving_nested_groups_over_a_nested_url_store(s3: S3) -> None:
+    """The switch copies keys at every depth (listings of a store made from a URL are
+    relative to the bucket, not to the URL's "s3://" path)."""
+    old = {"a": {"b": {"c": np.arange(3)}}, "gone": {"x": 1.5}}
+    xstore.save(old, s3.url, mode="zarr", storage_options=s3.options)
+    new = {"a": {"b": {"c": np.arange(5), "d": "text"}}}
+    xstore.save(new, s3.url, mode="zarr", storage_options=s3.options)
+    loaded = xstore.load(s3.url, storage_options=s3.options)
+    assert list(loaded) == ["a"] and loaded["a"]["b"]["d"] == "text"
+    assert loaded["a"]["b"]["c"].tolist() == [0, 1, 2, 3, 4]
+    keys = [key.split("/", 1)[1] for key in s3.bucket_keys()]
+    assert keys and all(
+        key.startswith("run.zarr/a/") or key == "run.zarr/zarr.json" for key in keys
+    )
+
+
 def test_a_switch_cut_short_is_read_as_the_new_store_and_finished(
     s3: S3, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -88,7 +88,8 @@ def _site(address: Address) -> _Site:
             address.location.rstrip("/"), storage_options=dict(address.storage_options)
         )
     if isinstance(store, FsspecStore):
-        path = store.path.rstrip("/")
+        # from_url keeps "s3://" in the path, which the file system's listings lack
+        path = store.fs._strip_protocol(store.path).rstrip("/")
         if "/" in path:  # room beside it: stage there
             parent, name = path.rsplit("/", 1)
             container = FsspecStore(store.fs, path=parent)
