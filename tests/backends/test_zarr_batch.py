@@ -56,14 +56,14 @@ def test_a_failed_array_names_its_key_and_leaves_the_old_store(tmp_path, monkeyp
     xstore.save({"old": np.arange(3)}, path, mode="zarr")
     from xstore.backends.zarr import batch
 
-    real = batch.init_array
+    real = batch.save_metadata
 
-    async def failing(**kwargs):  # type: ignore[no-untyped-def]
-        if kwargs["store_path"].path.endswith("bad"):
+    async def failing(path, metadata):  # type: ignore[no-untyped-def]
+        if path.path.endswith("bad"):
             raise OSError("disk full")
-        return await real(**kwargs)
+        return await real(path, metadata)
 
-    monkeypatch.setattr(batch, "init_array", failing)
+    monkeypatch.setattr(batch, "save_metadata", failing)
     with pytest.raises(OSError, match="disk full") as info:
         xstore.save({"fine": np.ones(2), "sub": {"bad": np.ones(2)}}, path, mode="zarr")
     assert "/sub/bad" in "".join(getattr(info.value, "__notes__", []))

@@ -44,7 +44,7 @@ from xstore.backends.base import Backend, Index, VarInfo, reading
 from xstore.backends.slabs import write_slabs
 from xstore.backends.zarr import attrs as json_attrs
 from xstore.backends.zarr import commit, locations, replace
-from xstore.backends.zarr.batch import Batch, NewArray, batchable, create_arrays
+from xstore.backends.zarr.batch import Batch, NewArray, Templates, batchable, create_arrays
 from xstore.backends.zarr.guard import ARRAY_CONFIG, ChunkGuard, require_plausible
 from xstore.backends.zarr.network import Flushes, GuardedStore, guarded
 from xstore.backends.zarr.nodes import (
@@ -105,6 +105,7 @@ class ZarrBackend(Backend):
         self._recorded: dict[str, Any] = {}  # the commit record's metadata, by key
         self._torn: list[str] = []  # arrays found behind the commit record (xstore check)
         self._batch = Batch()  # new arrays created together (_create_batched)
+        self._templates = Templates()  # their metadata, by kind
         self._docs = MetadataDocs()  # each node's zarr.json, for the commit record
         self._dirty = mode in ("w", "w-")  # changed since the last consolidation
         self._touched = False  # consolidated metadata already removed since last flush
@@ -391,12 +392,12 @@ class ZarrBackend(Backend):
         add_dims(existing, tuple(dims), data.shape, unlimited)
 
     def _create_batched(self) -> None:
-        """Create the arrays waiting in the batch (before anything reads or changes
-        the store, and at a flush)."""
+        """Create the waiting arrays (before anything reads or changes the store)."""
         if not self._batch:
             return
         batch = self._batch.take()
-        for new, arr in zip(batch, sync(create_arrays(self._zarr, batch)), strict=True):
+        created = sync(create_arrays(self._zarr, batch, self._templates))
+        for new, arr in zip(batch, created, strict=True):
             self._known(arr)
             self._added(new.node, arr)
 

@@ -11,15 +11,18 @@ batch is full or before anything else reads or changes the store.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import zarr
 from zarr.abc.store import Store
-from zarr.core.array import init_array
-from zarr.storage import StorePath
+from zarr.api import asynchronous as zarr_async
+from zarr.core.metadata.io import save_metadata
+from zarr.core.metadata.v3 import ArrayV3Metadata
+from zarr.storage import MemoryStore, StorePath
 
 from xstore.backends.slabs import is_big, nbytes
 from xstore.backends.zarr.guard import ARRAY_CONFIG
@@ -74,16 +77,43 @@ class Batch:
         return taken
 
 
-async def create_arrays(store: Store, arrays: Sequence[NewArray]) -> list[zarr.Array]:
-    """Create ``arrays`` in ``store`` and write their values, :data:`IN_FLIGHT` at a
-    time.  Every one is tried; the first failure is raised, noting its node."""
+class Templates:
+    """zarr's metadata for each kind of array (shape, type, chunks, fill value,
+    codecs), made once by zarr itself; arrays of a kind differ only in attributes and
+    dimension names.  Most of the time zarr spends creating an array goes into
+    building this metadata and checking the store around it."""
+
+    def __init__(self) -> None:
+        self._made: dict[tuple[Any, ...], ArrayV3Metadata] = {}
+
+    async def metadata(self, spec: dict[str, Any]) -> ArrayV3Metadata:
+        kind = {k: v for k, v in spec.items() if k not in ("attributes", "dimension_names")}
+        key = tuple((k, repr(v)) for k, v in sorted(kind.items()))
+        template = self._made.get(key)
+        if template is None:
+            made = await zarr_async.create_array(MemoryStore(), **kind, config=ARRAY_CONFIG)
+            template = self._made[key] = cast(ArrayV3Metadata, made.metadata)
+        return dataclasses.replace(
+            template,
+            attributes=spec["attributes"],
+            dimension_names=tuple(spec["dimension_names"]),
+        )
+
+
+async def create_arrays(
+    store: Store, arrays: Sequence[NewArray], templates: Templates
+) -> list[zarr.Array]:
+    """Create ``arrays`` in ``store`` (each node new, its group there) and write their
+    values, :data:`IN_FLIGHT` at a time: one ``zarr.json`` and the chunks each.
+    Every one is tried; the first failure is raised, noting its node."""
     slots = asyncio.Semaphore(IN_FLIGHT)
 
     async def create(new: NewArray) -> zarr.Array:
         async with slots:
-            arr = await init_array(
-                store_path=StorePath(store, new.key), config=ARRAY_CONFIG, **new.spec
-            )
+            metadata = await templates.metadata(new.spec)
+            path = StorePath(store, new.key)
+            arr = zarr.AsyncArray(metadata=metadata, store_path=path, config=ARRAY_CONFIG)
+            await save_metadata(path, metadata)
             if 0 not in new.data.shape:
                 await arr.setitem(Ellipsis, new.data)
             return zarr.Array(arr)
