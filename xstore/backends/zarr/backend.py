@@ -44,9 +44,11 @@ from xstore.backends.base import Backend, Index, VarInfo, reading
 from xstore.backends.slabs import write_slabs
 from xstore.backends.zarr import attrs as json_attrs
 from xstore.backends.zarr import commit, locations, replace
+from xstore.backends.zarr.batch import Batch, NewArray, Templates, batchable, create_arrays
 from xstore.backends.zarr.guard import ARRAY_CONFIG, ChunkGuard, require_plausible
 from xstore.backends.zarr.network import Flushes, GuardedStore, guarded
 from xstore.backends.zarr.nodes import (
+    MetadataDocs,
     Node,
     add_dims,
     compressors,
@@ -102,11 +104,14 @@ class ZarrBackend(Backend):
         self._committed: dict[str, list[int]] = {}  # shapes in the last commit record
         self._recorded: dict[str, Any] = {}  # the commit record's metadata, by key
         self._torn: list[str] = []  # arrays found behind the commit record (xstore check)
+        self._batch = Batch()  # new arrays created together (_create_batched)
+        self._templates = Templates()  # their metadata, by kind
+        self._docs = MetadataDocs()  # each node's zarr.json, for the commit record
         self._dirty = mode in ("w", "w-")  # changed since the last consolidation
         self._touched = False  # consolidated metadata already removed since last flush
         self._store: ChunkGuard | None = ChunkGuard(self._open_store(mode))
         try:
-            self._nodes[()] = self._open_root(mode)
+            self._nodes[()] = locations.open_root(self._zarr, self.address, mode)
             if mode in ("r", "r+"):
                 self._recorded = sync(commit.consolidated_entries(self._zarr))
                 self._committed = commit.growable_shapes(self._recorded)
@@ -147,22 +152,10 @@ class ZarrBackend(Backend):
             locations.remove_partials(path)
         return LocalStore(path, read_only=mode == "r")
 
-    def _open_root(self, mode: str) -> zarr.Group:
-        try:
-            if mode in ("w", "w-"):  # (a remote store was cleared, keeping its lease)
-                overwrite = mode == "w" and not self.address.remote
-                return zarr.create_group(self._zarr, zarr_format=3, overwrite=overwrite)
-            access: Any = mode  # "r" or "r+"
-            return zarr.open_group(self._zarr, mode=access, zarr_format=3, use_consolidated=False)
-        except (FileExistsError, PermissionError):
-            raise
-        except zarr.errors.ContainsGroupError as exc:
-            raise FileExistsError(f"{self.location} already exists (mode {mode!r})") from exc
-        except Exception as exc:
-            raise StoreError(f"cannot open {self.location} as a zarr v3 group: {exc}") from exc
-
     # -- lookups ---------------------------------------------------------------------
     def _node(self, node: Path) -> Node:
+        if node in self._batch:
+            self._create_batched()
         obj = self._nodes.get(node)
         if obj is None:
             parent = self._group(node[:-1])
@@ -203,6 +196,7 @@ class ZarrBackend(Backend):
         Only entries with a ``zarr.json`` count: a directory still being written (or
         a temporary file) is not a node yet.
         """
+        self._create_batched()
         listing = self._members.get(group)
         if listing is None:
             prefix = self._group(group).store_path.path
@@ -290,6 +284,7 @@ class ZarrBackend(Backend):
 
     def delete(self, node: Path) -> None:
         self._touch()
+        self._create_batched()
         key = self._node(node).store_path.path  # KeyError if it is not there
         sync(delete_node(self._zarr, key))
         self._forget(node)
@@ -298,6 +293,7 @@ class ZarrBackend(Backend):
 
     def rename(self, node: Path, name: str) -> None:
         self._touch()
+        self._create_batched()
         old = self._node(node).store_path.path
         prefix = self._group(node[:-1]).store_path.path
         new = f"{prefix}/{zarr_name(name)}" if prefix else zarr_name(name)
@@ -373,26 +369,37 @@ class ZarrBackend(Backend):
         raw[json_attrs.COMPLETE] = 1  # every chunk is written (the guard relies on it)
         if chunks is None and not data.shape:
             chunks = ()
-        arr = self._group(group).create_array(
-            zarr_name(node[-1]),
-            shape=data.shape,
-            dtype=str if dtype == STRING else dtype,
-            chunks=chunks if chunks is not None else "auto",
-            fill_value=fill,
-            compressors=self._compressors,
-            dimension_names=list(dims),
-            attributes=raw,
-            config=ARRAY_CONFIG,
-        )
-        self._known(arr)
-        if 0 in data.shape:
-            pass
-        elif isinstance(data, np.ndarray):  # zarr writes chunk by chunk, with no copy
-            arr[...] = data
+        spec: dict[str, Any] = {
+            "shape": data.shape,
+            "dtype": str if dtype == STRING else dtype,
+            "chunks": chunks if chunks is not None else "auto",
+            "fill_value": fill,
+            "compressors": self._compressors,
+            "dimension_names": list(dims),
+            "attributes": raw,
+        }
+        if batchable(data):  # created with others, concurrently (see batch)
+            prefix = self._group(group).store_path.path
+            key = f"{prefix}/{zarr_name(node[-1])}" if prefix else zarr_name(node[-1])
+            self._batch.add(NewArray(node, key, spec, np.asarray(data)))
+            if self._batch.full:
+                self._create_batched()
         else:  # an array source: slab by slab, along whole chunks
+            arr = self._group(group).create_array(zarr_name(node[-1]), **spec, config=ARRAY_CONFIG)
+            self._known(arr)
             write_slabs(data, lambda part, index: arr.__setitem__(index, part), arr.chunks)
-        self._added(node, arr)
+            self._added(node, arr)
         add_dims(existing, tuple(dims), data.shape, unlimited)
+
+    def _create_batched(self) -> None:
+        """Create the waiting arrays (before anything reads or changes the store)."""
+        if not self._batch:
+            return
+        batch = self._batch.take()
+        created = sync(create_arrays(self._zarr, batch, self._templates))
+        for new, arr in zip(batch, created, strict=True):
+            self._known(arr)
+            self._added(new.node, arr)
 
     @reading
     def info(self, node: Path) -> VarInfo:
@@ -445,8 +452,9 @@ class ZarrBackend(Backend):
         """Commit: the consolidated metadata (one atomic write) first, then the shapes."""
         if not self.writable or self._store is None:
             return
+        self._create_batched()
         if self._dirty or self._uncommitted:
-            root = consolidated_root(self._nodes, self._listing)
+            root = consolidated_root(self._nodes, self._listing, self._docs)
             sync(commit.commit(self._store, root))
             self._committed = commit.growable_shapes(root["consolidated_metadata"]["metadata"])
             handles, self._uncommitted = list(self._uncommitted.values()), {}
@@ -481,6 +489,8 @@ class ZarrBackend(Backend):
         if store is not None and self.address.store is None:  # a store object stays the user's
             store.close()
         self._tails.clear()
+        self._batch.take()
+        self._docs.clear()
         if self._staging is not None:
             self._staging.discard()
             self._staging = None

@@ -1,10 +1,12 @@
 """Where a zarr store lives: a directory, a ``.zip`` file, an fsspec URL or a zarr
-store object -- and whether something is stored there."""
+store object -- whether something is stored there, and its root group."""
 
 from __future__ import annotations
 
 import os
+from typing import Any
 
+import zarr
 from zarr.abc.store import Store
 from zarr.core.sync import sync
 from zarr.storage import FsspecStore
@@ -99,3 +101,19 @@ async def _has_keys(store: Store) -> bool:
         if name not in (replace.LEASE, replace.INTENT) and not replace.is_staged_inside(name):
             return True
     return False
+
+
+def open_root(store: Store, address: Address, mode: str) -> zarr.Group:
+    """The root group of the store at ``address`` (created for ``"w"``/``"w-"``)."""
+    try:
+        if mode in ("w", "w-"):  # (a remote store was cleared, keeping its lease)
+            overwrite = mode == "w" and not address.remote
+            return zarr.create_group(store, zarr_format=3, overwrite=overwrite)
+        access: Any = mode  # "r" or "r+"
+        return zarr.open_group(store, mode=access, zarr_format=3, use_consolidated=False)
+    except (FileExistsError, PermissionError):
+        raise
+    except zarr.errors.ContainsGroupError as exc:
+        raise FileExistsError(f"{address.location} already exists (mode {mode!r})") from exc
+    except Exception as exc:
+        raise StoreError(f"cannot open {address.location} as a zarr v3 group: {exc}") from exc

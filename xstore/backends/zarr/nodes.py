@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import os
 from collections.abc import Callable, Iterable, Mapping
@@ -141,6 +142,25 @@ def metadata_doc(obj: Node) -> dict[str, Any]:
     return doc
 
 
+class MetadataDocs:
+    """:func:`metadata_doc` of each node, made again only when its metadata changed:
+    zarr replaces an array's metadata object when its shape changes, but a group's
+    attributes are updated in place, so the attributes are compared too."""
+
+    def __init__(self) -> None:
+        self._docs: dict[int, tuple[Any, dict[str, Any], dict[str, Any]]] = {}
+
+    def __call__(self, obj: Node) -> dict[str, Any]:
+        meta = obj.metadata
+        found = self._docs.get(id(meta))
+        if found is None or found[0] is not meta or found[1] != meta.attributes:
+            found = self._docs[id(meta)] = (meta, copy.deepcopy(meta.attributes), metadata_doc(obj))
+        return found[2]
+
+    def clear(self) -> None:
+        self._docs.clear()
+
+
 def compressors(name: str | None, level: int | None) -> list[Any]:
     """zarr codecs for an xstore compression name and level."""
     if name is None:
@@ -155,7 +175,9 @@ def compressors(name: str | None, level: int | None) -> list[Any]:
 
 
 def consolidated_root(
-    nodes: Mapping[Path, Node], listing: Callable[[Path], Mapping[str, Node]]
+    nodes: Mapping[Path, Node],
+    listing: Callable[[Path], Mapping[str, Node]],
+    doc_of: Callable[[Node], dict[str, Any]] = metadata_doc,
 ) -> dict[str, Any]:
     """The root ``zarr.json`` with the metadata of every node, as held in memory
     (``nodes``: the nodes opened so far; ``listing``: a group's children)."""
@@ -164,7 +186,7 @@ def consolidated_root(
     def walk(group: Path, prefix: str) -> None:
         for name, obj in listing(group).items():
             key = f"{prefix}/{zarr_name(name)}" if prefix else zarr_name(name)
-            doc = metadata_doc(nodes.get((*group, name), obj))
+            doc = doc_of(nodes.get((*group, name), obj))
             if isinstance(obj, zarr.Group):
                 entries[key] = commit.empty_consolidated(doc)
                 walk((*group, name), key)
@@ -172,4 +194,4 @@ def consolidated_root(
                 entries[key] = doc
 
     walk((), "")
-    return commit.with_consolidated(metadata_doc(nodes[()]), entries)
+    return commit.with_consolidated(doc_of(nodes[()]), entries)
