@@ -114,20 +114,29 @@ def appends(args: argparse.Namespace) -> None:
     )
 
 
-def dask_run(path: str, chunks: Any) -> tuple[int, float, float]:
+def dask_run(path: str, chunks: Any, plain: bool) -> tuple[int, float, float]:
+    """Mean and histogram of the series through xstore's view (or plain xarray's)."""
+    if plain:
+        import xarray as xr
+
+        with xr.open_zarr(path, group="traj", chunks=chunks) as ds:
+            return _reduce(ds)
+    with xstore.open(path, "r") as store:
+        return _reduce(store["traj"].to_dataset(chunks=chunks))
+
+
+def _reduce(ds: Any) -> tuple[int, float, float]:
     import dask
     import dask.array as da
 
-    with xstore.open(path, "r") as store:
-        ds = store["traj"].to_dataset(chunks=chunks)
-        positions = ds["positions"]
-        start = time.perf_counter()
-        mean = positions.mean("frame")
-        hist, _ = da.histogram(positions.data[:, :, 0], bins=50, range=(-5, 5))
-        tasks = len(dict(mean.data.__dask_graph__())) + len(dict(hist.__dask_graph__()))
-        dask.compute(mean.data, hist)
-        seconds = time.perf_counter() - start
-        return tasks, seconds, positions.chunks[0][0]
+    positions = ds["positions"]
+    start = time.perf_counter()
+    mean = positions.mean("frame")
+    hist, _ = da.histogram(positions.data[:, :, 0], bins=50, range=(-5, 5))
+    tasks = len(dict(mean.data.__dask_graph__())) + len(dict(hist.__dask_graph__()))
+    dask.compute(mean.data, hist)
+    seconds = time.perf_counter() - start
+    return tasks, seconds, positions.chunks[0][0]
 
 
 def reduction(args: argparse.Namespace) -> None:
@@ -158,19 +167,23 @@ def reduction(args: argparse.Namespace) -> None:
         cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, dashboard_address=None)
         with Client(cluster):
             results = {}
-            for label, chunks in (("stored chunks ({})", {}), ('"auto"', "auto")):
-                runs = [dask_run(path, chunks) for _ in range(args.repeat)]
-                tasks, _, rows_per_chunk = runs[0]
-                best = min(seconds for _, seconds, _ in runs)
-                results[label] = best
-                rows.append([label, f"{rows_per_chunk:,}", f"{tasks:,}", f"{best:.2f}"])
+            for plain in (False, True):
+                for chunks in ({}, "auto"):
+                    label = ("plain xarray " if plain else "xstore ") + repr(chunks)
+                    runs = [dask_run(path, chunks, plain) for _ in range(args.repeat)]
+                    tasks, _, rows_per_chunk = runs[0]
+                    best = min(seconds for _, seconds, _ in runs)
+                    results[label] = best
+                    rows.append([label, f"{rows_per_chunk:,}", f"{tasks:,}", f"{best:.2f}"])
             cluster.close()
-        base = results["stored chunks ({})"]
         for row in rows:
-            row.append(f"{results[row[0]] / base:.2f}")
+            same = row[0].replace("xstore", "plain xarray")
+            row.append(f"{results[row[0]] / results['xstore ' + repr('auto')]:.2f}")
+            row.append(f"{results[row[0]] / results[same]:.2f}")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    print(table(["chunks", "frames per dask chunk", "tasks", "seconds", "/ stored"], rows))
+    header = ["view, chunks", "frames per dask chunk", "tasks", "seconds", "/ xstore 'auto'"]
+    print(table([*header, "/ plain xarray"], rows))
 
 
 def main() -> None:

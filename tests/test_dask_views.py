@@ -86,6 +86,7 @@ def _fill(store: xstore.Store, frames: int = 3000) -> None:
 
 def test_views_with_chunks_are_dask_arrays_equal_to_the_lazy_ones(case: Case) -> None:
     require_module("dask", "dask")
+    import dask
     import dask.array as da
 
     path = case.path()
@@ -95,13 +96,17 @@ def test_views_with_chunks_are_dask_arrays_equal_to_the_lazy_ones(case: Case) ->
         stored = store["traj"].to_dataset(chunks={})
         rows = _chunks(store, "traj/x")[0]
         assert isinstance(stored["x"].data, da.Array)
-        assert stored["x"].chunks[0][0] == rows and stored["time"].chunks[0][0] == rows
+        # {}: whole stored chunks, grouped along the records up to dask's chunk size
+        assert stored["x"].chunks[0] == stored["time"].chunks[0] == (3000,)
+        with dask.config.set({"array.chunk-size": f"{2 * rows * 50 * 3 * 8}B"}):
+            grouped = store["traj"].to_dataset(chunks={})
+        assert grouped["x"].chunks[0][0] == grouped["time"].chunks[0][0] == 2 * rows < 3000
         auto = store["traj"].to_dataset(chunks="auto")
         assert auto["x"].chunks[0] == auto["time"].chunks[0]  # one chunking per dimension
         assert auto["x"].chunks[0][0] % rows == 0 or auto["x"].chunks[0][0] == 3000
         given = store["traj"].to_dataset(chunks={"frame": 700})
         assert given["time"].chunks[0][:2] == (700, 700)
-        for view in (stored, auto, given):
+        for view in (stored, grouped, auto, given):
             xr.testing.assert_identical(view.compute(), lazy.compute())
         tree = store.to_datatree(chunks={})
         assert float(tree["traj/x"].mean()) == pytest.approx(1499.5)

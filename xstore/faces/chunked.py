@@ -1,9 +1,13 @@
 """Dask-backed views: ``to_dataset(chunks=...)`` and ``to_datatree(chunks=...)``.
 
-``chunks`` means what it means for ``xr.open_dataset``: ``{}`` xstore's stored
-chunks, ``"auto"`` dask's automatic sizes (whole multiples of the stored chunks),
-an int for every dimension, or a dict by dimension (an int, ``-1`` for the whole
-axis, ``"auto"``; dimensions it leaves out keep their stored chunks).  Variables of
+``chunks`` means what it means for ``xr.open_dataset``: ``{}`` the store's
+preferred chunks, ``"auto"`` dask's automatic sizes (whole multiples of the stored
+chunks), an int for every dimension, or a dict by dimension (an int, ``-1`` for the
+whole axis, ``"auto"``; dimensions it leaves out get the preferred chunks).  The
+preferred chunks are whole stored chunks, grouped along the first axis up to dask's
+``array.chunk-size`` (:func:`preferred`): a series is written in small chunks (a
+flush rewrites only its last one) but read in large blocks, since one dask task per
+~1 MiB chunk spends its time on task overhead.  Variables of
 a group that share a dimension get one chunking along it (the smallest size any of
 them wants), so a lockstep set -- whose series have equal records per chunk on disk
 -- is chunked alike and no dask chunk cuts a stored chunk.
@@ -46,6 +50,20 @@ def dask_array() -> Any:
     return dask.array
 
 
+def preferred(stored: tuple[int, ...], shape: tuple[int, ...], itemsize: int) -> tuple[int, ...]:
+    """Whole ``stored`` chunks, as many along the first axis as fit in dask's
+    ``array.chunk-size`` (at least one, at most the whole axis)."""
+    import dask
+    from dask.utils import parse_bytes
+
+    if not stored:
+        return stored
+    limit = parse_bytes(dask.config.get("array.chunk-size"))
+    per_chunk = max(1, itemsize) * int(np.prod(stored))
+    count = max(1, limit // per_chunk)
+    return (max(1, min(shape[0], stored[0] * count)), *stored[1:])
+
+
 def _wanted(chunks: Chunks, var: Pending, da: Any) -> tuple[int, ...]:
     """The block size along each axis that ``chunks`` asks for this variable."""
     shape = tuple(var.data.shape)
@@ -55,7 +73,8 @@ def _wanted(chunks: Chunks, var: Pending, da: Any) -> tuple[int, ...]:
         max(1, min(c, n)) if n else max(1, c) for c, n in zip(var.stored, shape, strict=True)
     )
     if isinstance(chunks, Mapping):
-        spec: tuple[Any, ...] = tuple(chunks.get(dim, stored[i]) for i, dim in enumerate(var.dims))
+        grouped = preferred(stored, shape, np.dtype(var.data.dtype).itemsize)
+        spec: tuple[Any, ...] = tuple(chunks.get(dim, grouped[i]) for i, dim in enumerate(var.dims))
     elif isinstance(chunks, str | int):
         spec = (chunks,) * len(shape)
     else:

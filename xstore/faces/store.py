@@ -266,8 +266,9 @@ class Group(MutableMapping[str, Any]):
         buffered in this process included).  Child groups are left out.
 
         With ``chunks`` the variables are dask arrays, as ``xr.open_dataset(chunks=)``
-        gives: ``{}`` the stored chunks, ``"auto"`` dask's sizes (whole multiples of
-        the stored chunks), or sizes by dimension.  Variables sharing a dimension
+        gives: ``{}`` the preferred chunks (whole stored chunks, grouped along the
+        first axis up to dask's ``array.chunk-size``), ``"auto"`` dask's sizes
+        (whole multiples of the stored chunks), or sizes by dimension.  Variables sharing a dimension
         are chunked alike along it.  The chunks read through this open store, or,
         on ``dask.distributed`` workers in other processes, through the store opened
         read-only there; a store open for writing is flushed first, so that those
