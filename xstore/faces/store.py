@@ -268,11 +268,11 @@ class Group(MutableMapping[str, Any]):
         With ``chunks`` the variables are dask arrays, as ``xr.open_dataset(chunks=)``
         gives: ``{}`` the preferred chunks (whole stored chunks, grouped along the
         first axis up to dask's ``array.chunk-size``), ``"auto"`` dask's sizes
-        (whole multiples of the stored chunks), or sizes by dimension.  Variables sharing a dimension
-        are chunked alike along it.  The chunks read through this open store, or,
-        on ``dask.distributed`` workers in other processes, through the store opened
-        read-only there; a store open for writing is flushed first, so that those
-        workers see every record.
+        (whole multiples of the stored chunks), or sizes by dimension.  Variables
+        sharing a dimension are chunked alike along it.  The chunks read through
+        this open store, or, on ``dask.distributed`` workers in other processes,
+        through the store opened read-only there; a store open for writing is
+        flushed first, so that those workers see every record.
         """
         return self._view(views.group_dataset, chunks)
 
