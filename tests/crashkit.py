@@ -28,9 +28,12 @@ KEYS = [f"k{i}" for i in range(6)]
 
 
 def value_of(key: str, version: int) -> Any:
-    """The value ``key`` holds at ``version`` (several kinds, sizes up to ~1 MB)."""
+    """The value ``key`` holds at ``version`` (several kinds, sizes up to ~1 MB, and
+    dicts of hundreds of small arrays)."""
     rng = random.Random(f"{key}:{version}")
-    kind = version % 4
+    kind = version % 5
+    if kind == 4:  # many small arrays: written in bulk (netCDF) or as one batch (zarr)
+        return {f"p{i}": np.full(3, float(version + i)) for i in range(300)}
     if kind == 0:
         return np.full(rng.choice([1, 7, 1000, 130_000]), float(version))
     if kind == 1:
