@@ -142,19 +142,23 @@ class Lease:
         return _parse(self._io.read())
 
     def _take(self) -> None:
-        for _ in range(3):
-            if self._io.create(self._content()):
-                break
-            current = self._current()
-            if current is None:
-                continue  # released meanwhile: try again
-            if float(current.get("expires", 0)) > time.time() and not _dead(current):
-                raise locked_error(self.location, current, lease=True)
-            self._reclaim(current)  # expired, or its holder is known to be dead
-        else:
-            raise locked_error(self.location, self._current(), lease=True)
-        with _LIVE_LOCK:
+        with _LIVE_LOCK:  # before it exists: no thread of ours takes it for dead
             _LIVE[self._token] = self
+        try:
+            for _ in range(3):
+                if self._io.create(self._content()):
+                    return
+                current = self._current()
+                if current is None:
+                    continue  # released meanwhile: try again
+                if float(current.get("expires", 0)) > time.time() and not _dead(current):
+                    raise locked_error(self.location, current, lease=True)
+                self._reclaim(current)  # expired, or its holder is known to be dead
+            raise locked_error(self.location, self._current(), lease=True)
+        except BaseException:
+            with _LIVE_LOCK:
+                _LIVE.pop(self._token, None)
+            raise
 
     def _reclaim(self, dead: dict[str, Any]) -> None:
         """Delete the ``dead`` lease, unless another reclaimer is doing so: the one
