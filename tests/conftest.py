@@ -16,13 +16,14 @@ from __future__ import annotations
 import importlib
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 import xarray as xr
+from s3server import S3, S3Server, dead_endpoint_env, s3_store
 
 import xstore
 from xstore.backends.base import Backend
@@ -174,3 +175,28 @@ def require_module(name: str, extra: str) -> Any:
 
 
 Opener = Callable[..., xstore.Store]
+
+
+# -- object storage (tests/s3server.py) ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[S3Server]:
+    """An S3-compatible server on loopback, for a module's tests."""
+    require_module("s3fs", "test")
+    require_module("moto", "test")
+    running = S3Server()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def dead_default_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default S3 endpoint is a dead loopback port (use it in every S3 module)."""
+    for name, value in dead_endpoint_env().items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.fixture
+def s3(server: S3Server, dead_default_endpoint: None) -> S3:
+    return s3_store(server)

@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 #: the environment default every object-store test runs under (nothing listens on port 9)
@@ -125,3 +126,29 @@ class S3Server:
             self._server.server_close()
             self._thread.join()
             self.running = False
+
+
+@dataclass
+class S3:
+    """A store URL in a fresh bucket, and the options that reach the server."""
+
+    server: S3Server
+    url: str
+    options: dict[str, Any]
+
+    def fs(self) -> Any:
+        import s3fs
+
+        fs = s3fs.S3FileSystem(**self.options)
+        fs.invalidate_cache()
+        return fs
+
+    def bucket_keys(self) -> list[str]:
+        """Every key of the store's bucket (store, lease, leftovers)."""
+        bucket = self.url[len("s3://") :].split("/")[0]
+        return sorted(self.fs().find(bucket))
+
+
+def s3_store(server: S3Server, **extra: Any) -> S3:
+    """A store URL in a new bucket of ``server``, with ``extra`` storage options."""
+    return S3(server, server.bucket() + "/run.zarr", server.storage_options(**extra))

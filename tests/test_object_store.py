@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -19,7 +17,7 @@ import pytest
 import xarray as xr
 import zarr
 from conftest import require_module
-from s3server import S3Server, dead_endpoint_env
+from s3server import S3, S3Server, s3_store
 
 import xstore
 from xstore.backends.address import Address
@@ -27,50 +25,7 @@ from xstore.backends.lease import LEASE_SUFFIX, Lease, _FileIO
 from xstore.backends.zarr import replace
 from xstore.faces.api import write_tree
 
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[S3Server]:
-    require_module("s3fs", "test")
-    require_module("moto", "test")
-    running = S3Server()
-    yield running
-    running.stop()
-
-
-@pytest.fixture(autouse=True)
-def dead_default_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in dead_endpoint_env().items():
-        monkeypatch.setenv(name, value)
-
-
-@dataclass
-class S3:
-    """A store URL in a fresh bucket, and the options that reach the server."""
-
-    server: S3Server
-    url: str
-    options: dict[str, Any]
-
-    def fs(self) -> Any:
-        import s3fs
-
-        fs = s3fs.S3FileSystem(**self.options)
-        fs.invalidate_cache()
-        return fs
-
-    def bucket_keys(self) -> list[str]:
-        """Every key of the store's bucket (store, lease, leftovers)."""
-        bucket = self.url[len("s3://") :].split("/")[0]
-        return sorted(self.fs().find(bucket))
-
-
-def _s3(server: S3Server, **extra: Any) -> S3:
-    return S3(server, server.bucket() + "/run.zarr", server.storage_options(**extra))
-
-
-@pytest.fixture
-def s3(server: S3Server) -> S3:
-    return _s3(server)
+pytestmark = pytest.mark.usefixtures("dead_default_endpoint")
 
 
 # -- storage_options everywhere ----------------------------------------------------------------
@@ -191,7 +146,7 @@ def test_a_network_failure_names_the_last_flush_and_close_releases(tmp_path: Any
     server = S3Server()
     try:
         fail_fast = {"retries": {"max_attempts": 1}, "connect_timeout": 1}
-        s3 = _s3(server, config_kwargs=fail_fast)
+        s3 = s3_store(server, config_kwargs=fail_fast)
         store = xstore.open(s3.url, "w", storage_options=s3.options, lease_seconds=1)
         store.extend("x", np.arange(3200.0))
         store.flush()

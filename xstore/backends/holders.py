@@ -30,10 +30,31 @@ def describe(found: dict[str, Any] | None) -> str:
     return f"{who} on host {found.get('host')} since {found.get('since')}{program}"
 
 
-def locked_error(location: str, found: dict[str, Any] | None) -> StoreLockedError:
+def expiry(found: dict[str, Any] | None) -> str:
+    """When a lease expires unless renewed, e.g. "at 2026-12-06 19:50:04 UTC (in 42 s)"."""
+    try:
+        expires = float((found or {})["expires"])
+    except (KeyError, TypeError, ValueError):
+        return "at an unknown time (its lease object is unreadable)"
+    when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(expires))
+    return f"at {when} (in {max(0, round(expires - time.time()))} s)"
+
+
+def locked_error(
+    location: str, found: dict[str, Any] | None, *, lease: bool = False
+) -> StoreLockedError:
+    """The error for opening a store held by ``found``: a local OS lock, or the
+    lease of a URL store (``lease=True``), which a killed writer leaves behind."""
+    if lease:
+        release = (
+            "close it there first; the lease of a writer that stopped renewing it expires "
+            f"{expiry(found)}, and one of this host whose process is gone is taken over at once"
+        )
+    else:
+        release = "close it there first (a writer that was killed releases it at once)"
     return StoreLockedError(
         f"{location} is open for writing by {describe(found)}; one writer at a time: "
-        "close it there first (a writer that was killed releases it at once), or open "
-        "it with mode 'r' to read.  Processes that write at the same time each write a "
-        "store of their own, read together with xstore.open_datatree({name: path, ...})"
+        f"{release}, or open it with mode 'r' to read.  Processes that write at the same "
+        "time each write a store of their own, read together with "
+        "xstore.open_datatree({name: path, ...})"
     )

@@ -8,12 +8,20 @@ expired ``lease_seconds`` after its last renewal.  It lies beside a URL store
 (``NAME.xstore-lease.json``) and inside a store object that has nothing beside it
 (``.xstore-lease.json``).  Where a store cannot create exclusively, the lease still
 names the holder, but two writers starting at the same instant could both take it
-(see docs/series.md).
+(see docs/object-storage.md).
+
+A lease is taken over before it expires when its holder is known to be dead: a lease
+of this process whose :class:`Lease` was released, lost or failed to renew, or one
+of this host whose pid no longer runs.  The takeover first creates a *claim* object
+named after the dead lease's token, exclusively, so of two reclaimers only one
+deletes the dead lease and creates its own.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import socket
 import threading
 import time
 import uuid
@@ -31,6 +39,11 @@ from xstore.backends.zarr.network import guarded
 LEASE_SUFFIX = ".xstore-lease.json"
 LEASE_KEY = ".xstore-lease.json"  # inside a store object
 DEFAULT_LEASE_SECONDS = 60.0
+CLAIM_SUFFIX = ".claim-"  # + the dead lease's token
+
+#: the leases this process holds and renews, by token
+_LIVE: dict[str, Lease] = {}
+_LIVE_LOCK = threading.Lock()
 
 
 class _FileIO:
@@ -64,6 +77,9 @@ class _FileIO:
     def delete(self) -> None:
         self._call("rm_file", self.path)
 
+    def sibling(self, suffix: str) -> _FileIO:
+        return _FileIO(self.fs, self.path + suffix)
+
 
 class _KeyIO:
     """A lease object as a key of a zarr store (exclusive where its
@@ -86,6 +102,9 @@ class _KeyIO:
 
     def delete(self) -> None:
         sync(self.store.delete(self.key))
+
+    def sibling(self, suffix: str) -> _KeyIO:
+        return _KeyIO(self.store, self.key + suffix)
 
 
 def _io(address: Address) -> _FileIO | _KeyIO:
@@ -110,6 +129,7 @@ class Lease:
         self._token = uuid.uuid4().hex
         self._stop = threading.Event()
         self.lost = False
+        self.failing = False  # the last renewal failed
         guarded(self.location, "taking the writer lease", self._take)
         self._renewer = threading.Thread(target=self._renew_loop, daemon=True)
         self._renewer.start()
@@ -119,26 +139,41 @@ class Lease:
         return json.dumps({**holder(), "token": self._token, "expires": expires}).encode()
 
     def _current(self) -> dict[str, Any] | None:
-        raw = self._io.read()
-        if raw is None:
-            return None
-        try:
-            found = json.loads(raw)
-        except ValueError:
-            return {}
-        return found if isinstance(found, dict) else {}
+        return _parse(self._io.read())
 
     def _take(self) -> None:
-        for _ in range(3):
-            if self._io.create(self._content()):
-                return
-            current = self._current()
-            if current is None:
-                continue  # released meanwhile: try again
-            if float(current.get("expires", 0)) > time.time():
-                raise locked_error(self.location, current)
-            self._io.delete()  # expired: its holder died without releasing
-        raise locked_error(self.location, self._current())
+        with _LIVE_LOCK:  # before it exists: no thread of ours takes it for dead
+            _LIVE[self._token] = self
+        try:
+            for _ in range(3):
+                if self._io.create(self._content()):
+                    return
+                current = self._current()
+                if current is None:
+                    continue  # released meanwhile: try again
+                if float(current.get("expires", 0)) > time.time() and not _dead(current):
+                    raise locked_error(self.location, current, lease=True)
+                self._reclaim(current)  # expired, or its holder is known to be dead
+            raise locked_error(self.location, self._current(), lease=True)
+        except BaseException:
+            with _LIVE_LOCK:
+                _LIVE.pop(self._token, None)
+            raise
+
+    def _reclaim(self, dead: dict[str, Any]) -> None:
+        """Delete the ``dead`` lease, unless another reclaimer is doing so: the one
+        that creates the claim named after its token deletes it."""
+        claim = self._io.sibling(CLAIM_SUFFIX + str(dead.get("token", "")))
+        if not claim.create(self._content()):
+            other = _parse(claim.read())
+            if other is not None and float(other.get("expires", 0)) < time.time():
+                claim.delete()  # left by a reclaimer that died: the next round claims
+            return  # another reclaimer's: the next round sees what it left
+        try:
+            if self._current() == dead:
+                self._io.delete()
+        finally:
+            claim.delete()
 
     def _renew_loop(self) -> None:
         while not self._stop.wait(self.lease_seconds / 3):
@@ -148,10 +183,19 @@ class Lease:
                     self.lost = True
                     return
                 self._io.write(self._content())
+                self.failing = False
             except Exception:  # a network hiccup: the next round tries again
+                self.failing = True  # meanwhile this process may take the lease over
                 continue
 
+    @property
+    def live(self) -> bool:
+        """Held and renewed: not released, not lost, its last renewal succeeded."""
+        return not (self._stop.is_set() or self.lost or self.failing)
+
     def release(self) -> None:
+        with _LIVE_LOCK:
+            _LIVE.pop(self._token, None)
         self._stop.set()
         self._renewer.join(timeout=5)
         try:
@@ -160,3 +204,33 @@ class Lease:
                 self._io.delete()
         except Exception:  # unreachable now: the lease expires by itself
             pass
+
+
+def _dead(found: dict[str, Any]) -> bool:
+    """Is the holder of the lease ``found`` known to be dead?  Of this process: its
+    lease is not one this process holds and renews.  Of this host: its pid no longer
+    runs.  Of another host: not known."""
+    if found.get("host") != socket.gethostname() or not isinstance(found.get("pid"), int):
+        return False
+    if found["pid"] == os.getpid():
+        with _LIVE_LOCK:
+            lease = _LIVE.get(str(found.get("token")))
+        return lease is None or not lease.live
+    try:
+        os.kill(found["pid"], 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # e.g. PermissionError: it runs, as another user
+        return False
+    return False
+
+
+def _parse(raw: bytes | None) -> dict[str, Any] | None:
+    """A lease (or claim) object's content; ``{}`` for one that is no JSON object."""
+    if raw is None:
+        return None
+    try:
+        found = json.loads(raw)
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}

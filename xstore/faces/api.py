@@ -167,7 +167,10 @@ def open(
         every access: the existence check, the writer lease, every read and write.
     **options
         ``lease_seconds`` (URL stores: how long the writer lease lasts unrenewed,
-        default 60).  For appended series: ``buffer_bytes`` (records buffered per store, default
+        default 60; a lease of this process or of a gone pid of this host is taken
+        over at once; network timeouts and retries are the ``storage_options``
+        ``config_kwargs`` of s3fs, see docs/object-storage.md).
+        For appended series: ``buffer_bytes`` (records buffered per store, default
         16 MiB), ``buffer_records`` (per series, default 4096), ``flush_interval``
         (seconds after which an append flushes, default 10; None: never),
         ``chunk_bytes`` (chunk size along the record axis, default 1 MiB).  For the
