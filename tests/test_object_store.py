@@ -24,6 +24,7 @@ from xstore.backends.address import Address
 from xstore.backends.lease import LEASE_SUFFIX, Lease, _FileIO
 from xstore.backends.zarr import replace
 from xstore.faces.api import write_tree
+from xstore.tools.check import check
 
 pytestmark = pytest.mark.usefixtures("dead_default_endpoint")
 
@@ -213,9 +214,11 @@ def test_saving_nested_groups_over_a_nested_url_store(s3: S3) -> None:
     )
 
 
-def test_a_switch_cut_short_is_read_as_the_new_store_and_finished(
+def test_a_switch_cut_short_is_no_store_for_any_reader_until_the_next_writer(
     s3: S3, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """xstore reads what plain xarray reads: during a switch cut short, no store
+    (xstore names the pending switch); check reports it; the next writer finishes it."""
     xstore.save({"old": np.arange(4), "gone": 1}, s3.url, mode="zarr", storage_options=s3.options)
     real = replace._copier
     copies = 0
@@ -234,16 +237,22 @@ def test_a_switch_cut_short_is_read_as_the_new_store_and_finished(
 
     monkeypatch.setattr(replace, "_copier", failing)
     new = {"old": np.arange(8), "added": "yes"}
-    with pytest.raises(xstore.StoreError, match="next open of this path for writing finishes"):
+    with pytest.raises(xstore.StoreError, match="finishes the switch, or rolls it back"):
         xstore.save(new, s3.url, mode="zarr", storage_options=s3.options)
     monkeypatch.setattr(replace, "_copier", real)
-    loaded = xstore.load(s3.url, storage_options=s3.options)  # the complete new store
-    assert list(loaded) == ["old", "added"] and loaded["old"].tolist() == list(range(8))
+    with pytest.raises(xstore.StoreError, match="cut off during its switch") as caught:
+        xstore.load(s3.url, storage_options=s3.options)
+    assert s3.url in str(caught.value) and ".run.zarr.xstore-" in str(caught.value)
+    with pytest.raises(FileNotFoundError):  # plain xarray finds no store either
+        xr.open_datatree(s3.url, engine="zarr", storage_options=s3.options)
+    problems = check(s3.url, storage_options=s3.options)
+    assert any("cut off during its switch" in p for p in problems), problems
     with xstore.open(s3.url, "a", storage_options=s3.options) as store:  # finishes it
         assert list(store) == ["old", "added"]
     assert not any(".xstore-" in key for key in s3.bucket_keys())
     plain = xr.open_datatree(s3.url, engine="zarr", storage_options=s3.options)
     assert set(plain.data_vars) == {"old", "added"}
+    assert check(s3.url, storage_options=s3.options) == []
 
 
 def test_save_into_a_store_object_stages_inside_it() -> None:

@@ -212,6 +212,9 @@ class BackendSpec:
     #: which replaces the remote store at ``address`` only if the block succeeds (``save``
     #: to a URL); local paths are replaced by :func:`xstore.backends.files.beside`
     stage: Callable[[Address], AbstractContextManager[Address]] | None = None
+    #: ``leftovers(address)``: what an interrupted ``stage`` left at a remote address,
+    #: one line each (for ``xstore check``)
+    leftovers: Callable[[Address], list[str]] = lambda address: []
     directories: bool = False  # a store may be a directory (replaced as a whole)
     locking: bool = True  # writers take the store's writer lock (not for in-process stores)
     #: held around every call into a library that is not thread-safe even across files

@@ -44,12 +44,14 @@ def open_session(
     trust: str | Iterable[str] = (),
     pickle: bool = True,
     version_policy: str = "warn",
+    locking: bool = True,
     **options: Any,
 ) -> Session:
     """The :class:`~xstore.core.session.Session` that :func:`open` wraps (for faces
     and tools that work below ``Store``); ``location`` a path or an
     :class:`~xstore.backends.address.Address` (a URL with storage options, a store
-    object)."""
+    object).  ``locking=False``: no writer lock, for a hidden copy that ``save``
+    writes while it holds the lock of the store the copy replaces."""
     if mode not in OPEN_MODES:
         raise ValueError(f"mode must be one of {OPEN_MODES}, not {mode!r}")
     trust = trust_names(trust)
@@ -77,7 +79,8 @@ def open_session(
     if mode != "r" and not address.remote:
         files.require_folder(location)  # a store is created in a folder, never with it
     # the writer lock comes first: nothing at the path changes unless we hold it
-    lock = locks.acquire(address, lease_seconds=lease_seconds) if _locks(spec, mode) else None
+    take = locking and _locks(spec, mode)
+    lock = locks.acquire(address, lease_seconds=lease_seconds) if take else None
     try:
         present = spec.exists(address)
         if mode in ("r", "r+") and not present:
@@ -319,9 +322,12 @@ def write_tree(
     *,
     pickle: bool = True,
 ) -> None:
-    """Write ``data`` as a new store at ``location`` (no atomic replacement here);
-    what had to be pickled is reported once, when everything is written."""
-    session = open_session(location, "w", backend=spec.name, pickle=pickle, **options)
+    """Write ``data`` as a new store at ``location`` (no atomic replacement here, and no
+    lock: the caller holds the lock of the store it replaces); what had to be pickled
+    is reported once, when everything is written."""
+    session = open_session(
+        location, "w", backend=spec.name, pickle=pickle, locking=False, **options
+    )
     pickled: list[str] = []
     try:
         layout = session.layout

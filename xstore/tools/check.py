@@ -8,8 +8,8 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
-from xstore.backends import files, registry
-from xstore.backends.address import address_of
+from xstore.backends import registry
+from xstore.backends.address import Address, address_of
 from xstore.errors import PickleNotAllowedError, StoreError
 from xstore.faces.api import open_session
 from xstore.faces.attributes import Attributes
@@ -29,15 +29,14 @@ def check(
     every attribute decode; series sharing a record dimension must have equal
     lengths; a store must match its commit record (and zarr arrays their consolidated
     metadata); temporary files left by a killed writer are reported (they are safe
-    to delete).  Values that need ``allow_pickle`` or ``trust`` are read but not
-    restored: refusing them is not damage.  ``storage_options``: fsspec's, for a URL.
+    to delete), and so are a URL save's interrupted switch and orphaned copies.
+    Values that need ``allow_pickle`` or ``trust`` are read but not restored:
+    refusing them is not damage.  ``storage_options``: fsspec's, for a URL.
     """
     address = address_of(location, storage_options)
-    problems = [
-        f"leftover from an interrupted write (safe to delete): {p}"
-        for p in ([] if address.remote else _leftovers(address.location))
-    ]
+    problems: list[str] = []
     try:
+        problems.extend(_leftovers(address, backend))
         session = open_session(address, "r", backend=backend)
     except (StoreError, OSError, ValueError) as exc:
         return [*problems, f"cannot open: {exc}"]
@@ -56,9 +55,17 @@ def check(
     return problems
 
 
-def _leftovers(location: str) -> list[str]:
-    if files.is_url(location):
-        return []
+def _leftovers(address: Address, backend: str | None) -> list[str]:
+    if address.remote:
+        spec = registry.get(backend) if backend is not None else registry.infer(address)
+        return spec.leftovers(address)
+    return [
+        f"leftover from an interrupted write (safe to delete): {p}"
+        for p in _leftover_files(address.location)
+    ]
+
+
+def _leftover_files(location: str) -> list[str]:
     folder, name = os.path.split(os.path.abspath(location.rstrip("/")))
     found = glob.glob(os.path.join(glob.escape(folder), f".{glob.escape(name)}.xstore-*"))
     if os.path.isdir(location):

@@ -45,6 +45,13 @@ def _stage(address: Address) -> AbstractContextManager[Address]:
     return stage(address)
 
 
+def _leftovers(address: Address) -> list[str]:
+    from xstore.backends.zarr.network import guarded
+    from xstore.backends.zarr.replace import leftovers
+
+    return guarded(address.location, "looking for leftovers", lambda: leftovers(address))
+
+
 SPEC = BackendSpec(
     name="zarr",
     open=_open,
@@ -54,5 +61,6 @@ SPEC = BackendSpec(
     save_modes=("zarr",),
     urls=True,
     stage=_stage,
+    leftovers=_leftovers,
     directories=True,
 )

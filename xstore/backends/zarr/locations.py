@@ -45,13 +45,14 @@ def remote_store(address: Address, read_only: bool) -> Store:
 
 
 def open_remote(address: Address, mode: str) -> Store:
-    """The store of a remote address for a backend opened with ``mode``: a replacement
-    cut short is read from its complete new store (``r``), or finished first (writers
-    hold the lease); mode ``w`` clears the store, keeping xstore's own keys."""
+    """The store of a remote address for a backend opened with ``mode``: a reader is
+    refused while a replacement cut short has no store there, a writer (it holds the
+    lease) settles such a replacement first; mode ``w`` clears the store, keeping
+    xstore's own keys."""
     if mode == "r":
-        address = replace.pending(address) or address
-    else:
-        replace.finish(address)
+        replace.require_settled(address)
+    elif not replace.is_staged_copy(address):
+        replace.settle(address)
     store = remote_store(address, read_only=mode == "r")
     if mode == "w":
         if not sync(store.exists("zarr.json")) and sync(_has_keys(store)):
@@ -73,8 +74,8 @@ def store_exists(address: Address | str) -> bool:
 
 
 def _remote_exists(address: Address) -> bool:
-    if replace.pending(address) is not None:
-        return True  # a replacement in progress: the new store is complete beside it
+    if replace.interrupted(address) is not None:
+        return True  # a replacement cut short: its new store is complete beside it
     return sync(_has_keys(remote_store(address, read_only=True)))
 
 
