@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,15 +49,27 @@ class _Counting:
         self.counts: collections.Counter[str] = collections.Counter()
         self.log: list[tuple[str, str]] = []  # (method, path) of every request
         self.lock = threading.Lock()
+        #: called with (method, path) before each request: True serves it, False
+        #: answers 503 without acting on it
+        self.hook: Callable[[str, str], bool] | None = None
+        #: called with (method, path) after each request was acted on, before the answer
+        self.served: Callable[[str, str], None] | None = None
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        method = environ.get("REQUEST_METHOD", "?")
+        method, path = environ.get("REQUEST_METHOD", "?"), environ.get("PATH_INFO", "")
         with self.lock:
             self.counts[method] += 1
-            self.log.append((method, environ.get("PATH_INFO", "")))
+            self.log.append((method, path))
         if self.latency:
             time.sleep(self.latency)
-        return self.app(environ, start_response)
+        hook, served = self.hook, self.served
+        if hook is not None and not hook(method, path):
+            start_response("503 Service Unavailable", [("Content-Length", "0")])
+            return [b""]
+        answer = self.app(environ, start_response)
+        if served is not None:
+            served(method, path)
+        return answer
 
 
 class S3Server:
@@ -83,6 +96,24 @@ class S3Server:
     @latency.setter
     def latency(self, seconds: float) -> None:
         self._app.latency = seconds
+
+    @property
+    def hook(self) -> Callable[[str, str], bool] | None:
+        """Called before each request (see :class:`_Counting`)."""
+        return self._app.hook
+
+    @hook.setter
+    def hook(self, hook: Callable[[str, str], bool] | None) -> None:
+        self._app.hook = hook
+
+    @property
+    def served(self) -> Callable[[str, str], None] | None:
+        """Called after each request was acted on (see :class:`_Counting`)."""
+        return self._app.served
+
+    @served.setter
+    def served(self, served: Callable[[str, str], None] | None) -> None:
+        self._app.served = served
 
     def requests(self) -> collections.Counter[str]:
         """Requests served so far, by HTTP method (a copy)."""

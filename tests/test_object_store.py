@@ -23,6 +23,7 @@ import xstore
 from xstore.backends.address import Address
 from xstore.backends.lease import LEASE_SUFFIX, Lease, _FileIO
 from xstore.backends.zarr import replace
+from xstore.backends.zarr.prefix import PrefixStore
 from xstore.faces.api import write_tree
 from xstore.tools.check import check
 
@@ -240,13 +241,13 @@ def test_a_switch_cut_short_is_no_store_for_any_reader_until_the_next_writer(
     with pytest.raises(xstore.StoreError, match="finishes the switch, or rolls it back"):
         xstore.save(new, s3.url, mode="zarr", storage_options=s3.options)
     monkeypatch.setattr(replace, "_copier", real)
-    with pytest.raises(xstore.StoreError, match="cut off during its switch") as caught:
+    with pytest.raises(xstore.StoreError, match="started its switch") as caught:
         xstore.load(s3.url, storage_options=s3.options)
     assert s3.url in str(caught.value) and ".run.zarr.xstore-" in str(caught.value)
     with pytest.raises(FileNotFoundError):  # plain xarray finds no store either
         xr.open_datatree(s3.url, engine="zarr", storage_options=s3.options)
     problems = check(s3.url, storage_options=s3.options)
-    assert any("cut off during its switch" in p for p in problems), problems
+    assert any("switch is unfinished (started" in p for p in problems), problems
     with xstore.open(s3.url, "a", storage_options=s3.options) as store:  # finishes it
         assert list(store) == ["old", "added"]
     assert not any(".xstore-" in key for key in s3.bucket_keys())
@@ -267,6 +268,27 @@ def test_save_into_a_store_object_stages_inside_it() -> None:
     assert xstore.load(store) == {"b": 2}
     keys = zarr.core.sync.sync(_all_keys(store))
     assert not any(key.startswith(".xstore") for key in keys)
+
+
+def test_a_copy_orphaned_inside_a_store_object_is_reported_and_deleted() -> None:
+    """A save into a store object cut off while staging leaves its copy inside the
+    store: readers never see it, check names it, the next writer deletes it."""
+    from zarr.storage import MemoryStore
+
+    store = MemoryStore()
+    xstore.save({"a": 1}, store, mode="zarr")
+    address = Address("memory", store=store)
+    orphan = ".xstore-new-0123abcd"
+    write_tree({"b": 2}, Address(f"memory/{orphan}", store=PrefixStore(store, orphan)),
+               _zarr_spec(), {})  # fmt: skip
+    assert xstore.load(store) == {"a": 1}
+    (problem,) = check(store)
+    assert "leftover of an interrupted save" in problem and orphan in problem
+    with xstore.open(store, "a") as opened:
+        assert list(opened) == ["a"]
+    keys = zarr.core.sync.sync(_all_keys(store))
+    assert not any(key.startswith(".xstore") for key in keys) and check(store) == []
+    assert replace.leftovers(address) == []
 
 
 def _zarr_spec() -> Any:

@@ -74,7 +74,7 @@ def store_exists(address: Address | str) -> bool:
 
 
 def _remote_exists(address: Address) -> bool:
-    if replace.interrupted(address) is not None:
+    if not replace.is_staged_copy(address) and replace.interrupted(address) is not None:
         return True  # a replacement cut short: its new store is complete beside it
     return sync(_has_keys(remote_store(address, read_only=True)))
 

@@ -161,10 +161,10 @@ def require_settled(address: Address) -> None:
     found = interrupted(address)
     if found is not None and found.begun:
         raise StoreError(
-            f"{address}: a save replacing this store was cut off during its switch "
-            f"(decided {found.since}), so no store is there now, for xstore or plain "
-            "readers; the next open of this path for writing (or save) finishes the "
-            f"switch (the complete new store is at {found.location})"
+            f"{address}: no store is there now, for xstore or plain readers: a save "
+            f"replacing it started its switch (decided {found.since}) and was cut off "
+            "or is still running; after a cut, the next open of this path for writing "
+            f"(or save) finishes the switch (the complete new store is at {found.location})"
         )
 
 
@@ -177,20 +177,29 @@ def settle(address: Address) -> None:
 
 def leftovers(address: Address) -> list[str]:
     """What an interrupted save left at ``address``, one line each (for ``check``)."""
-    site = _site(address)
-    found = sync(_interrupted(site))
+    return sync(_leftovers(_site(address)))
+
+
+async def _leftovers(site: _Site) -> list[str]:
+    intent = await _read_intent(site)
+    found = None if intent is None else await _interrupted(site, intent)
     lines = []
     if found is not None:
-        state = "during" if found.begun else "before"
-        then = "finishes" if found.begun else "rolls back"
+        state, then = ("started", "finishes") if found.begun else ("not started", "rolls back")
         lines.append(
-            f"a save was cut off {state} its switch (decided {found.since}); the next "
-            f"writer of this path {then} it: staged copy {found.location}"
+            f"a save's switch is unfinished ({state}, decided {found.since}): cut off, "
+            f"or still running; after a cut the next writer of this path {then} it: "
+            f"staged copy {found.location}"
         )
-    for name in sync(_orphans(site, found)):
+    elif intent is not None:
         lines.append(
-            f"leftover of an interrupted save (the next writer deletes it): {site.name(name)}"
+            "the record of an interrupted save that names no staged copy (the next "
+            f"writer deletes it): {site.name(site.intent)}"
         )
+    lines.extend(
+        f"leftover of an interrupted save (the next writer deletes it): {site.name(name)}"
+        for name in await _orphans(site, found)
+    )
     return lines
 
 
