@@ -54,17 +54,52 @@ def test_many_arrays_round_trip_through_plain_xarray(tmp_path) -> None:
 def test_a_failed_array_names_its_key_and_leaves_the_old_store(tmp_path, monkeypatch) -> None:
     path = tmp_path / "s.zarr"
     xstore.save({"old": np.arange(3)}, path, mode="zarr")
-    from xstore.backends.zarr import batch
+    from xstore.backends.zarr.localfiles import DirectLocalStore
 
-    real = batch.save_metadata
+    real = DirectLocalStore.set
 
-    async def failing(path, metadata):  # type: ignore[no-untyped-def]
-        if path.path.endswith("bad"):
+    async def failing(self, key, value):  # type: ignore[no-untyped-def]
+        if key.endswith("bad/zarr.json"):
             raise OSError("disk full")
-        return await real(path, metadata)
+        return await real(self, key, value)
 
-    monkeypatch.setattr(batch, "save_metadata", failing)
+    monkeypatch.setattr(DirectLocalStore, "set", failing)
     with pytest.raises(OSError, match="disk full") as info:
         xstore.save({"fine": np.ones(2), "sub": {"bad": np.ones(2)}}, path, mode="zarr")
     assert "/sub/bad" in "".join(getattr(info.value, "__notes__", []))
     np.testing.assert_array_equal(xstore.load(path)["old"], np.arange(3))
+
+
+def test_each_array_gets_the_zarr_json_zarr_itself_writes(tmp_path) -> None:
+    """Batched arrays share their kind's metadata but for attributes and dimension
+    names: each stored zarr.json is byte for byte what zarr makes of the array."""
+    import zarr
+    from zarr.core.buffer import default_buffer_prototype
+
+    path = tmp_path / "s.zarr"
+    values = {
+        "f": np.arange(5.0),
+        "g": np.arange(5.0) * 2,  # the same kind as f
+        "i": np.arange(6, dtype=np.int16).reshape(2, 3),
+        "nan": np.array([np.nan, np.inf, -np.inf]),
+        "s": np.array(["a", "bc"]),
+        "b": np.array([True, False]),
+        "empty": np.zeros((0, 2)),
+        "scalar": np.float32(1.5),
+        "u": "text",
+    }
+    xstore.save({"top": values, "t2": {"f": np.ones(5)}}, path, mode="zarr")
+    root = zarr.open_group(path, mode="r", use_consolidated=False)
+    arrays = [arr for _, arr in root.arrays()] + [
+        a for _, g in root.groups() for _, a in g.arrays()
+    ]
+    assert len(arrays) >= len(values)
+    for arr in arrays:
+        stored = (path / arr.path / "zarr.json").read_bytes()
+        made = arr.metadata.to_buffer_dict(default_buffer_prototype())["zarr.json"].to_bytes()
+        assert stored == made, arr.path
+    loaded = xstore.load(path)
+    for key, value in values.items():
+        np.testing.assert_array_equal(loaded["top"][key], value)
+    names = {a.path: a.metadata.dimension_names for a in arrays}
+    assert names["top/f"] == names["top/g"] and names["top/i"] != names["top/f"]

@@ -36,7 +36,7 @@ import zarr
 from zarr.abc.store import Store
 from zarr.codecs import Crc32cCodec
 from zarr.core.sync import sync
-from zarr.storage import LocalStore, StorePath
+from zarr.storage import StorePath
 
 from xstore.backends import files
 from xstore.backends.address import Address
@@ -141,16 +141,7 @@ class ZarrBackend(Backend):
                 return open_zip_reader(path)
             self._staging = ZipStaging(path, extract=mode == "r+")
             return self._staging.store
-        if (
-            mode == "w"
-            and os.path.isdir(path)
-            and os.listdir(path)
-            and not locations.is_zarr_directory(path)
-        ):
-            raise StoreError(f"refusing to overwrite {location}: it is not a zarr store")
-        if mode == "r+":
-            locations.remove_partials(path)
-        return LocalStore(path, read_only=mode == "r")
+        return locations.open_directory(path, mode, location)
 
     # -- lookups ---------------------------------------------------------------------
     def _node(self, node: Path) -> Node:
@@ -397,7 +388,8 @@ class ZarrBackend(Backend):
             return
         batch = self._batch.take()
         created = sync(create_arrays(self._zarr, batch, self._templates))
-        for new, arr in zip(batch, created, strict=True):
+        for new, (arr, doc) in zip(batch, created, strict=True):
+            self._docs.know(arr, doc)
             self._known(arr)
             self._added(new.node, arr)
 

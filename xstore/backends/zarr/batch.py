@@ -11,7 +11,8 @@ batch is full or before anything else reads or changes the store.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
+import copy
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -20,7 +21,7 @@ import numpy as np
 import zarr
 from zarr.abc.store import Store
 from zarr.api import asynchronous as zarr_async
-from zarr.core.metadata.io import save_metadata
+from zarr.core.buffer import default_buffer_prototype
 from zarr.core.metadata.v3 import ArrayV3Metadata
 from zarr.storage import MemoryStore, StorePath
 
@@ -77,49 +78,68 @@ class Batch:
         return taken
 
 
+@dataclass(frozen=True)
+class _Kind:
+    """zarr's metadata of one kind of array, and its document without attributes."""
+
+    metadata: ArrayV3Metadata
+    doc: dict[str, Any]
+
+
 class Templates:
     """zarr's metadata for each kind of array (shape, type, chunks, fill value,
     codecs), made once by zarr itself; arrays of a kind differ only in attributes and
-    dimension names.  Most of the time zarr spends creating an array goes into
-    building this metadata and checking the store around it."""
+    dimension names.  Building and serialising that metadata through zarr (which
+    validates every field again) is most of the time zarr spends creating an array,
+    so an array's metadata is a copy of its kind's with those two fields set, and its
+    ``zarr.json`` the kind's document with them filled in: the bytes zarr writes."""
 
     def __init__(self) -> None:
-        self._made: dict[tuple[Any, ...], ArrayV3Metadata] = {}
+        self._made: dict[tuple[Any, ...], _Kind] = {}
 
-    async def metadata(self, spec: dict[str, Any]) -> ArrayV3Metadata:
+    async def metadata(self, spec: dict[str, Any]) -> tuple[ArrayV3Metadata, bytes]:
+        """The metadata of the array ``spec`` describes, and its ``zarr.json``."""
         kind = {k: v for k, v in spec.items() if k not in ("attributes", "dimension_names")}
         key = tuple((k, repr(v)) for k, v in sorted(kind.items()))
-        template = self._made.get(key)
-        if template is None:
+        found = self._made.get(key)
+        if found is None:
             made = await zarr_async.create_array(MemoryStore(), **kind, config=ARRAY_CONFIG)
-            template = self._made[key] = cast(ArrayV3Metadata, made.metadata)
-        return dataclasses.replace(
-            template,
-            attributes=spec["attributes"],
-            dimension_names=tuple(spec["dimension_names"]),
-        )
+            template = cast(ArrayV3Metadata, made.metadata)
+            found = self._made[key] = _Kind(template, template.to_dict())
+        attributes, names = dict(spec["attributes"]), tuple(spec["dimension_names"])
+        metadata = copy.copy(found.metadata)  # frozen: the two fields set below only
+        object.__setattr__(metadata, "attributes", attributes)
+        object.__setattr__(metadata, "dimension_names", names)
+        doc: dict[str, Any] = {}
+        for field, value in found.doc.items():  # in zarr's order of fields
+            doc[field] = attributes if field == "attributes" else value
+            if field == "attributes":
+                doc["dimension_names"] = names
+        indent = zarr.config.get("json_indent")
+        return metadata, json.dumps(doc, allow_nan=True, indent=indent).encode()
 
 
 async def create_arrays(
     store: Store, arrays: Sequence[NewArray], templates: Templates
-) -> list[zarr.Array]:
+) -> list[tuple[zarr.Array, bytes]]:
     """Create ``arrays`` in ``store`` (each node new, its group there) and write their
     values, :data:`IN_FLIGHT` at a time: one ``zarr.json`` and the chunks each.
-    Every one is tried; the first failure is raised, noting its node."""
+    Every one is tried; the first failure is raised, noting its node.  Returns each
+    array with its ``zarr.json``."""
     slots = asyncio.Semaphore(IN_FLIGHT)
 
-    async def create(new: NewArray) -> zarr.Array:
+    async def create(new: NewArray) -> tuple[zarr.Array, bytes]:
         async with slots:
-            metadata = await templates.metadata(new.spec)
+            metadata, doc = await templates.metadata(new.spec)
             path = StorePath(store, new.key)
             arr = zarr.AsyncArray(metadata=metadata, store_path=path, config=ARRAY_CONFIG)
-            await save_metadata(path, metadata)
+            await (path / "zarr.json").set(default_buffer_prototype().buffer.from_bytes(doc))
             if 0 not in new.data.shape:
                 await arr.setitem(Ellipsis, new.data)
-            return zarr.Array(arr)
+            return zarr.Array(arr), doc
 
     results = await asyncio.gather(*(create(new) for new in arrays), return_exceptions=True)
-    created: list[zarr.Array] = []
+    created: list[tuple[zarr.Array, bytes]] = []
     for new, result in zip(arrays, results, strict=True):
         if isinstance(result, BaseException):
             result.add_note(f"while creating /{'/'.join(new.node)}")

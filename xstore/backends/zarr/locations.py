@@ -14,6 +14,7 @@ from zarr.storage import FsspecStore
 from xstore.backends.address import Address
 from xstore.backends.files import is_url, local_path
 from xstore.backends.zarr import replace
+from xstore.backends.zarr.localfiles import DirectLocalStore
 from xstore.backends.zarr.network import guarded
 from xstore.errors import StoreError
 
@@ -77,6 +78,17 @@ def _remote_exists(address: Address) -> bool:
     if not replace.is_staged_copy(address) and replace.interrupted(address) is not None:
         return True  # a replacement cut short: its new store is complete beside it
     return sync(_has_keys(remote_store(address, read_only=True)))
+
+
+def open_directory(path: str, mode: str, location: str) -> Store:
+    """The store of a local zarr directory, for a backend opened with ``mode``: mode
+    ``w`` refuses a directory holding anything but a zarr store, ``r+`` first deletes
+    what a killed writer left."""
+    if mode == "w" and os.path.isdir(path) and os.listdir(path) and not is_zarr_directory(path):
+        raise StoreError(f"refusing to overwrite {location}: it is not a zarr store")
+    if mode == "r+":
+        remove_partials(path)
+    return DirectLocalStore(path, read_only=mode == "r")
 
 
 def is_zarr_directory(path: str) -> bool:

@@ -157,6 +157,13 @@ class MetadataDocs:
             found = self._docs[id(meta)] = (meta, copy.deepcopy(meta.attributes), metadata_doc(obj))
         return found[2]
 
+    def know(self, obj: Node, blob: bytes) -> None:
+        """Take ``blob``, the ``zarr.json`` just written for ``obj``, as its document."""
+        meta = obj.metadata
+        doc = json.loads(blob)
+        doc.pop("consolidated_metadata", None)
+        self._docs[id(meta)] = (meta, copy.deepcopy(meta.attributes), doc)
+
     def clear(self) -> None:
         self._docs.clear()
 

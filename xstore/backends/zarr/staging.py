@@ -18,9 +18,10 @@ import zipfile
 from zarr.abc.store import Store
 from zarr.core.buffer import default_buffer_prototype
 from zarr.core.sync import sync
-from zarr.storage import LocalStore, ZipStore
+from zarr.storage import ZipStore
 
 from xstore.backends.files import temp_name
+from xstore.backends.zarr.localfiles import DirectLocalStore
 from xstore.errors import StoreError
 
 
@@ -86,7 +87,7 @@ class ZipStaging:
         folder, name = os.path.split(os.path.abspath(zip_path))
         self.zip_path = zip_path
         self.folder: str | None = tempfile.mkdtemp(prefix=f".{name}.xstore-", dir=folder)
-        self.store: Store = LocalStore(self.folder)
+        self.store: Store = DirectLocalStore(self.folder)
         if extract:
             try:
                 source = open_zip_reader(zip_path)
