@@ -60,6 +60,7 @@ from xstore.backends.zarr.nodes import (
     grows,
     is_complete,
     move_node,
+    new_group,
     open_node,
     read_members,
     with_shape,
@@ -262,7 +263,8 @@ class ZarrBackend(Backend):
         parent = self._group(group[:-1])
         raw: dict[str, Any] = {}
         json_attrs.encode_into(raw, attrs or {}, None)
-        obj = parent.create_group(zarr_name(group[-1]), attributes=raw)  # one zarr.json
+        prefix, name = parent.store_path.path, zarr_name(group[-1])
+        obj = sync(new_group(self._zarr, f"{prefix}/{name}" if prefix else name, raw))
         self._added(group, obj)
         self._members[group] = {}
         self._dims[group] = {}

@@ -14,6 +14,7 @@ import zarr
 from zarr.abc.store import Store
 from zarr.codecs import BloscCodec, GzipCodec, ZstdCodec
 from zarr.core.buffer import Buffer, default_buffer_prototype
+from zarr.core.group import GroupMetadata
 from zarr.storage import LocalStore, StorePath, WrapperStore
 
 from xstore.backends.zarr import commit
@@ -61,6 +62,16 @@ def open_node(path: StorePath, doc: dict[str, Any]) -> Node:
         metadata: Any = doc  # validated by AsyncArray
         return zarr.Array(zarr.AsyncArray(metadata=metadata, store_path=path, config=ARRAY_CONFIG))
     raise ValueError(f"unknown node_type {kind!r}")
+
+
+async def new_group(store: Store, key: str, attributes: dict[str, Any]) -> zarr.Group:
+    """A group created at ``key`` of ``store``: its ``zarr.json`` written, as zarr
+    writes it, without zarr's checks for nodes at and above it (the backend knows
+    its parent is there and nothing else is at ``key``)."""
+    metadata = GroupMetadata(attributes=attributes, zarr_format=3)
+    path = StorePath(store, key)
+    await (path / "zarr.json").set(metadata.to_buffer_dict(default_buffer_prototype())["zarr.json"])
+    return zarr.Group(zarr.AsyncGroup(metadata=metadata, store_path=path))
 
 
 async def delete_node(store: Store, path: str) -> None:
