@@ -71,6 +71,11 @@ def infer(address: Address) -> BackendSpec:
     )
 
 
+def chosen(backend: str | None, address: Address) -> BackendSpec:
+    """The backend named ``backend``, or (None) the one :func:`infer` finds."""
+    return get(backend) if backend is not None else infer(address)
+
+
 def for_save_mode(mode: str) -> BackendSpec | None:
     """The backend that writes the ``xstore.save`` mode ``mode`` (None: a document mode)."""
     return next((spec for spec in _SPECS.values() if mode in spec.save_modes), None)

@@ -60,7 +60,7 @@ def open_session(
             f"version_policy must be one of {VERSION_POLICIES}, not {version_policy!r}"
         )
     address = location if isinstance(location, Address) else Address(location)
-    spec = registry.get(backend) if backend is not None else registry.infer(address)
+    spec = registry.chosen(backend, address)
     if address.remote and not spec.urls:
         raise ValueError(
             f"the {spec.name} backend stores local files only, not {address} "

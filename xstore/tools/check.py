@@ -57,7 +57,7 @@ def check(
 
 def _leftovers(address: Address, backend: str | None) -> list[str]:
     if address.remote:
-        spec = registry.get(backend) if backend is not None else registry.infer(address)
+        spec = registry.chosen(backend, address)
         return spec.leftovers(address)
     return [
         f"leftover from an interrupted write (safe to delete): {p}"

@@ -147,7 +147,11 @@ def is_complete(obj: Node) -> bool:
 
 def metadata_doc(obj: Node) -> dict[str, Any]:
     """A node's ``zarr.json`` as a dict (zarr's own JSON spelling of fill values etc.)."""
-    blob = obj.metadata.to_buffer_dict(default_buffer_prototype())["zarr.json"].to_bytes()
+    return _parsed(obj.metadata.to_buffer_dict(default_buffer_prototype())["zarr.json"].to_bytes())
+
+
+def _parsed(blob: bytes) -> dict[str, Any]:
+    """A ``zarr.json`` as a dict, without consolidated metadata."""
     doc: dict[str, Any] = json.loads(blob)
     doc.pop("consolidated_metadata", None)
     return doc
@@ -171,9 +175,7 @@ class MetadataDocs:
     def know(self, obj: Node, blob: bytes) -> None:
         """Take ``blob``, the ``zarr.json`` just written for ``obj``, as its document."""
         meta = obj.metadata
-        doc = json.loads(blob)
-        doc.pop("consolidated_metadata", None)
-        self._docs[id(meta)] = (meta, copy.deepcopy(meta.attributes), doc)
+        self._docs[id(meta)] = (meta, copy.deepcopy(meta.attributes), _parsed(blob))
 
     def clear(self) -> None:
         self._docs.clear()

@@ -207,8 +207,8 @@ async def _leftovers(site: _Site) -> list[str]:
 def stage(address: Address) -> Iterator[Address]:
     """The address to write a new store at; it replaces the store at ``address`` when
     the block succeeds (see the module).  The caller holds the writer lock."""
-    settle(address)
     site = _site(address)
+    _guarded(address, lambda: _settle(site), _SETTLING)  # settle(), on this site
     staged = site.staged_prefix()
     try:
         yield site.address(staged)
