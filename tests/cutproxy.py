@@ -104,8 +104,8 @@ def cut_at_request(server: S3Server, proxy: CutProxy, n: int, *, acted: bool) ->
         if seen == n and acted:
             proxy.cut()
 
-    server.hook, server.served = hook, served
+    server.watch(hook, served)
     try:
         yield
     finally:
-        server.hook = server.served = None
+        server.watch(None)

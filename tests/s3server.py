@@ -97,23 +97,14 @@ class S3Server:
     def latency(self, seconds: float) -> None:
         self._app.latency = seconds
 
-    @property
-    def hook(self) -> Callable[[str, str], bool] | None:
-        """Called before each request (see :class:`_Counting`)."""
-        return self._app.hook
-
-    @hook.setter
-    def hook(self, hook: Callable[[str, str], bool] | None) -> None:
-        self._app.hook = hook
-
-    @property
-    def served(self) -> Callable[[str, str], None] | None:
-        """Called after each request was acted on (see :class:`_Counting`)."""
-        return self._app.served
-
-    @served.setter
-    def served(self, served: Callable[[str, str], None] | None) -> None:
-        self._app.served = served
+    def watch(
+        self,
+        hook: Callable[[str, str], bool] | None,
+        served: Callable[[str, str], None] | None = None,
+    ) -> None:
+        """Call ``hook`` before and ``served`` after each request (see :class:`_Counting`);
+        None for both stops watching."""
+        self._app.hook, self._app.served = hook, served
 
     def requests(self) -> collections.Counter[str]:
         """Requests served so far, by HTTP method (a copy)."""
@@ -183,3 +174,26 @@ class S3:
 def s3_store(server: S3Server, **extra: Any) -> S3:
     """A store URL in a new bucket of ``server``, with ``extra`` storage options."""
     return S3(server, server.bucket() + "/run.zarr", server.storage_options(**extra))
+
+
+def race_for_lease(address: Any, lease_seconds: float, racers: int = 6) -> tuple[list, list]:
+    """``racers`` threads take the lease of ``address`` at once: the leases won and the
+    ``StoreLockedError`` raised for those that lost."""
+    import xstore
+    from xstore.backends.lease import Lease
+
+    won: list[Lease] = []
+    lost: list[Exception] = []
+
+    def take() -> None:
+        try:
+            won.append(Lease(address, lease_seconds=lease_seconds))
+        except xstore.StoreLockedError as exc:
+            lost.append(exc)
+
+    threads = [threading.Thread(target=take) for _ in range(racers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return won, lost

@@ -14,14 +14,13 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from typing import Any
 
 import numpy as np
 import pytest
 from conftest import require_module
-from s3server import S3, S3Server, s3_store
+from s3server import S3, S3Server, race_for_lease, s3_store
 
 import xstore
 from xstore.backends.address import Address
@@ -156,21 +155,7 @@ def test_a_lease_of_another_host_is_refused_until_it_expires(s3: S3) -> None:
 
 def test_two_reclaimers_of_a_dead_lease_one_wins(s3: S3) -> None:
     _plant(s3, pid=_gone_pid(), host=socket.gethostname())
-    address = Address(s3.url, s3.options)
-    won: list[Lease] = []
-    lost: list[Exception] = []
-
-    def take() -> None:
-        try:
-            won.append(Lease(address, lease_seconds=600))
-        except xstore.StoreLockedError as exc:
-            lost.append(exc)
-
-    threads = [threading.Thread(target=take) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    won, lost = race_for_lease(Address(s3.url, s3.options), lease_seconds=600)
     assert len(won) == 1 and len(lost) == 5
     assert json.loads(_lease_io(s3).read() or b"")["token"] == won[0]._token
     won[0].release()

@@ -8,7 +8,6 @@ anything that ignores them fails at once instead of leaving the machine.
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import Any
 
@@ -17,11 +16,11 @@ import pytest
 import xarray as xr
 import zarr
 from conftest import require_module
-from s3server import S3, S3Server, s3_store
+from s3server import S3, S3Server, race_for_lease, s3_store
 
 import xstore
 from xstore.backends.address import Address
-from xstore.backends.lease import LEASE_SUFFIX, Lease, _FileIO
+from xstore.backends.lease import LEASE_SUFFIX, _FileIO
 from xstore.backends.zarr import replace
 from xstore.backends.zarr.prefix import PrefixStore
 from xstore.faces.api import write_tree
@@ -121,21 +120,7 @@ def test_the_lease_is_created_exclusively_on_the_server(s3: S3) -> None:
     io = _FileIO(s3.fs(), path)
     assert io.create(b"first") and not io.create(b"second")  # If-None-Match: *
     assert io.read() == b"first"
-    address = Address(s3.url, s3.options)
-    won: list[Lease] = []
-    lost: list[Exception] = []
-
-    def take() -> None:
-        try:
-            won.append(Lease(address, lease_seconds=30))
-        except xstore.StoreLockedError as exc:
-            lost.append(exc)
-
-    threads = [threading.Thread(target=take) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    won, lost = race_for_lease(Address(s3.url, s3.options), lease_seconds=30)
     assert len(won) == 1 and len(lost) == 5  # the server let exactly one create it
     won[0].release()
 
