@@ -13,6 +13,7 @@ zarr's is: a temporary ``*.partial`` file renamed over the key.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import uuid
@@ -49,14 +50,15 @@ class DirectLocalStore(LocalStore):
             return await super().get(key, prototype, byte_range)
         if not self._is_open:
             await self._open()
-        path = os.path.join(self.root, key)
         try:
-            with open(path, "rb") as handle:
-                if os.fstat(handle.fileno()).st_size > SMALL_BYTES:
-                    return await super().get(key, prototype)
-                data = handle.read()
+            handle = open(os.path.join(self.root, key), "rb")  # noqa: SIM115 (closed by the with below)
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             return None
+        with handle:
+            if os.fstat(handle.fileno()).st_size > SMALL_BYTES:
+                data = await asyncio.to_thread(handle.read)  # big: read beside the loop
+            else:
+                data = handle.read()
         return (prototype or default_buffer_prototype()).buffer.from_bytes(data)
 
 
